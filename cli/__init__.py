@@ -1,0 +1,1 @@
+"""The `streambound` command line: click commands and the plotting they call."""

@@ -1,0 +1,223 @@
+"""The click commands of `streambound` (registered on cli.main.cli)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .main import UserError, _int_list, cli
+
+DISTRIBUTION_HELP = "stream distribution: uniform (the hard one) or biased (Index bits with P(1) = --bias)"
+
+
+def _progress(length: int, label: str):
+    return click.progressbar(length=length, label=label, file=sys.stderr, hidden=not sys.stderr.isatty(),
+                             show_pos=True, show_eta=True)
+
+
+def do_sweep(task, ns, algorithms, trials, seed, out, budgets=None, fractions=None, resume=False,
+             overwrite=False, strict=False, debug=False, distribution="uniform", **options) -> int:
+    """Run a sweep into a results file; returns the number of audit violations."""
+    from streaming.results import RowWriter, existing_keys
+    from streaming.sweep import plan_cells, run_cells
+    from streaming.tasks import make_task
+
+    cells = plan_cells(task, ns, algorithms, trials, seed, budgets=budgets, fractions=fractions,
+                       distribution=distribution, **options)
+    out = Path(out)
+    if overwrite and out.exists():
+        out.unlink()
+    done = existing_keys(out)
+    label = make_task(task, ns[0], distribution, **options).label()
+    already = sum(1 for c in cells if c.key(label) in done)
+    if already and not resume:
+        raise UserError(f"{out} already holds {already} of these cells: pass --resume to skip them "
+                        f"or --overwrite to start afresh")
+    todo = len(cells) - already
+    violations = 0
+    with RowWriter(out) as writer, _progress(todo, f"{task} sweep") as bar:
+        for row in run_cells(cells, done=done, debug=debug):
+            writer.write(row)
+            bar.update(1)
+            if row["audit"] == "VIOLATION":
+                violations += 1
+                click.echo(f"\nwarning: audit VIOLATION: {row['reader']} at b = {row['budget_bits']}, "
+                           f"n = {row['n']}: success {row['success']} (CI {row['ci_low']}..{row['ci_high']}) "
+                           f"above the bound {row['bound']}", err=True)
+    click.echo(f"{todo} cells written to {out} ({already} already there)", err=True)
+    return violations
+
+
+@cli.command()
+@click.option("--task", default="index", show_default=True, help="task name (see `streambound algorithms`)")
+@click.option("--n", "n_text", default="1024", show_default=True, help="task size(s): 1024, or 64,256, or 64:256:64")
+@click.option("--budgets", default=None, help="state bits: 0,64,128 or start:stop:step (stop included)")
+@click.option("--fractions", default=None, help="budgets as fractions of m(n): 0,0.5,1 or 0:1:0.125")
+@click.option("--algorithms", default="all", show_default=True, help="comma list of names, or all")
+@click.option("--trials", default=4000, show_default=True, type=int, help="streams per cell")
+@click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams and public coins")
+@click.option("--distribution", default="uniform", show_default=True, help=DISTRIBUTION_HELP)
+@click.option("--bias", default=0.25, show_default=True, type=float, help="P(x_i = 1) for --distribution biased")
+@click.option("--out", default="results/index.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--resume", is_flag=True, help="skip cells already in --out")
+@click.option("--overwrite", is_flag=True, help="delete --out first")
+@click.option("--strict", is_flag=True, help="exit 1 when any cell fails its audit")
+@click.option("--debug", is_flag=True, help="fail when an algorithm sets a bit past its budget (slower)")
+@click.option("--plot", "plot_out", default=None, type=click.Path(dir_okay=False), help="also draw this figure")
+def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distribution, bias, out, resume, overwrite,
+          strict, debug, plot_out):
+    """Sweep the memory budget: one result row per (n, algorithm, budget) cell, appended as it finishes."""
+    ns = _int_list(n_text, "n")
+    if budgets is None and fractions is None:
+        fractions = "0:1:0.0625"
+    if budgets is not None and fractions is not None:
+        raise UserError("give --budgets or --fractions, not both")
+    from streaming.sweep import parse_fractions
+
+    options = {"bias": bias} if distribution == "biased" else {}
+    if plot_out:
+        from .plotting import check_output_path
+
+        check_output_path(plot_out)
+    violations = do_sweep(
+        task, ns, algorithms, trials, seed, out,
+        budgets=_int_list(budgets, "budgets") if budgets is not None else None,
+        fractions=parse_fractions(fractions) if fractions is not None else None,
+        resume=resume, overwrite=overwrite, strict=strict, debug=debug, distribution=distribution, **options,
+    )
+    if plot_out:
+        from .plotting import plot_results
+
+        click.echo(f"figure written to {plot_results([out], plot_out)}", err=True)
+    if violations:
+        click.echo(f"warning: {violations} cells above their bound: a bug in an algorithm, the engine or a bound",
+                   err=True)
+        if strict:
+            sys.exit(1)
+
+
+@cli.command()
+@click.argument("results", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="figure path: .png, .svg or .pdf")
+def plot(results, out):
+    """Draw success against b/m per reader, with 95% bands, the bounds and the 1/2 floor."""
+    from .plotting import check_output_path, plot_results
+
+    check_output_path(out)
+    click.echo(f"figure written to {plot_results(results, out)}")
+
+
+@cli.command()
+@click.option("--task", default="index", show_default=True)
+@click.option("--n", type=int, required=True, help="task size")
+@click.option("--success", type=float, default=None, help="print the fewest bits for this success")
+@click.option("--bits", type=int, default=None, help="print the highest success possible with these bits")
+@click.option("--distribution", default="uniform", show_default=True, help=DISTRIBUTION_HELP)
+@click.option("--bias", default=0.25, show_default=True, type=float)
+def bound(task, n, success, bits, distribution, bias):
+    """The exact bounds for a task: fewest state bits for a success, or best success for a number of bits."""
+    from streaming.tasks import make_task
+
+    if (success is None) == (bits is None):
+        raise UserError("give exactly one of --success and --bits")
+    options = {"bias": bias} if distribution == "biased" else {}
+    t = make_task(task, n, distribution, **options)
+    m = t.index_size
+    click.echo(f"{task}, n = {n} (m = {m} Index bits), {t.label()}; any streaming algorithm or RNN state:")
+    names = {"fano": "Fano bound", "sphere": "sphere-covering bound (exact)", "achievable": "random code"}
+    if bits is not None:
+        if bits < 0:
+            raise UserError(f"--bits must be non-negative, got {bits}")
+        values = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in t.bounds([bits]).items()}
+        for key in ("sphere", "fano"):
+            if np.isfinite(values[key]):
+                tight = "  <- tightest" if values[key] == values["bound"] else ""
+                click.echo(f"  {names[key]:32s} success <= {values[key]:.6f} with {bits} bits{tight}")
+        if np.isfinite(values["achievable"]):
+            click.echo(f"  {names['achievable']:32s} success >= {values['achievable']:.6f} is reachable "
+                       f"with {bits} bits (some algorithm)")
+    else:
+        if not 0.0 <= success <= 1.0:
+            raise UserError(f"--success must lie in [0, 1], got {success}")
+        for key in ("sphere", "fano"):
+            need = fewest_bits_for(t, key, success)
+            if need is not None:
+                click.echo(f"  {names[key]:32s} needs at least {need} bits for success {success:g}")
+        need = fewest_bits_for(t, "achievable", success)
+        if need is not None:
+            click.echo(f"  {names['achievable']:32s} {need} bits suffice for success {success:g} (some algorithm)")
+
+
+def fewest_bits_for(task, key: str, success: float):
+    """Fewest b in [0, m] with task.bounds(b)[key] >= success (bisection; the curves increase in b)."""
+    m = task.index_size
+
+    def value(b):
+        return float(np.asarray(task.bounds([b])[key]).reshape(-1)[0])
+
+    if not np.isfinite(value(0)):
+        return None
+    if value(0) >= success:
+        return 0
+    lo, hi = 0, m
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if value(mid) >= success - 1e-12:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@cli.command()
+@click.option("--task", default=None, help="only this task")
+@click.option("--n", type=int, default=None, help="with --budget: show the parameters each plan chooses")
+@click.option("--budget", type=int, default=None)
+def algorithms(task, n, budget):
+    """List the registered budgeted algorithms: what each does and the memory it uses."""
+    from streaming.algorithms import REGISTRY
+    from streaming.tasks import TASKS
+
+    if task is not None and task not in TASKS:
+        raise UserError(f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")
+    if (n is None) != (budget is None):
+        raise UserError("give --n and --budget together")
+    if n is not None and (n < 1 or budget < 0):
+        raise UserError("--n must be positive and --budget non-negative")
+    for (t, name), alg in REGISTRY.items():
+        if task is not None and t != task:
+            continue
+        click.echo(f"{t:8s} {name:12s} {alg.summary}")
+        click.echo(f"{'':21s} memory: {alg.memory}")
+        if n is not None:
+            extra = alg.settings(n, budget)
+            click.echo(f"{'':21s} at n = {n}, b = {budget}: uses {alg.used_bits(n, budget)} bits"
+                       + (f"; {extra}" if extra else ""))
+
+
+@cli.command()
+@click.option("--trials", default=4000, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--figures", "figures_dir", default="figures", show_default=True, type=click.Path(file_okay=False))
+def figures(trials, seed, results_dir, figures_dir):
+    """The main job: run the sweeps behind the committed figures (resuming) and draw them."""
+    from .plotting import plot_results
+
+    results_dir, figures_dir = Path(results_dir), Path(figures_dir)
+    csv_path = results_dir / "index.csv"
+    do_sweep("index", [1024], "all", trials, seed, csv_path, budgets=list(range(0, 1025, 64)), resume=True)
+    click.echo(f"figure written to {plot_results([csv_path], figures_dir / 'index.png')}")
+
+
+@cli.command()
+@click.option("--n", default=4096, show_default=True, type=int)
+@click.option("--trials", default=10000, show_default=True, type=int)
+@click.option("--repeats", default=3, show_default=True, type=int, help="best of this many timings")
+def bench(n, trials, repeats):
+    """Engine speed: tokens per second for prefix and blockcode against numpy summing the same tokens."""
+    from .bench import engine_benchmark
+
+    engine_benchmark(n, trials, repeats, echo=click.echo)

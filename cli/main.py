@@ -1,0 +1,56 @@
+"""`streambound`: sweep memory budgets, draw the lower-bound plots, print bounds, list algorithms.
+
+Every user mistake ends in one line on stderr and exit code 2; Ctrl-C keeps the rows already written.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from streaming.results import ResultsError
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+
+def _int_list(text: str, what: str) -> list:
+    from streaming.sweep import parse_int_list
+
+    values = parse_int_list(text, what)
+    if what == "n" and any(v < 1 for v in values):
+        raise ValueError(f"n must be positive, got {min(values)}")
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="streambound", prog_name="streambound")
+def cli():
+    """Memory lower bounds for sequence models, measured: budgeted streaming algorithms, exact bounds, plots."""
+
+
+from . import commands  # noqa: E402,F401  (registers the commands on `cli`)
+
+
+def main(argv=None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="streambound", standalone_mode=False)
+    except KeyboardInterrupt:
+        click.echo("streambound: interrupted; rows already written are kept", err=True)
+        sys.exit(130)
+    except click.exceptions.Abort:
+        click.echo("streambound: interrupted; rows already written are kept", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"streambound: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (ValueError, TypeError, ResultsError, FileNotFoundError) as exc:
+        click.echo(f"streambound: error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,92 @@
+"""Lower-bound figures drawn from result rows: success against b/m per reader, bounds, bands, the floor."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from streaming.results import read_rows
+from streaming.tasks import task_from_label
+
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_output_path(out) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in FORMATS:
+        raise ValueError(f"figure format {out.suffix or '(none)'} not supported; use one of {', '.join(FORMATS)}")
+    return out
+
+
+def _panels(rows):
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row["task"], row["distribution"], int(row["n"]))].append(row)
+    return groups
+
+
+def draw_panel(ax, task, rows, title: str | None = None) -> None:
+    """One panel: every reader's success with its 95% band, the bounds, the impossible region, the floor."""
+    m = task.index_size
+    grid = np.unique(np.linspace(0, m, min(m, 400) + 1).round().astype(int))
+    bounds = task.bounds(grid)
+    x = grid / m
+    top = bounds["bound"]
+    ax.fill_between(x, top, 1.02, color="#d62728", alpha=0.08, lw=0, label="impossible (above the tightest bound)")
+    if np.all(np.isfinite(bounds["sphere"])):
+        ax.plot(x, bounds["sphere"], color="black", lw=1.6, label="sphere-covering bound (exact)")
+        ax.fill_between(x, bounds["achievable"], bounds["sphere"], color="0.55", alpha=0.35, lw=0,
+                        label="optimum lies here (random code .. sphere)")
+    ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label="Fano bound")
+    ax.axhline(0.5, color="0.4", lw=0.9, ls=":", label="guessing floor 1/2")
+
+    readers = defaultdict(list)
+    for row in rows:
+        readers[row["reader"]].append(row)
+    for i, (reader, rs) in enumerate(sorted(readers.items())):
+        rs.sort(key=lambda r: int(r["budget_bits"]))
+        b = np.array([int(r["budget_bits"]) for r in rs]) / m
+        s = np.array([float(r["success"]) for r in rs])
+        lo = np.array([float(r["ci_low"]) for r in rs])
+        hi = np.array([float(r["ci_high"]) for r in rs])
+        color = f"C{i % 10}"
+        ax.plot(b, s, marker="o", ms=3, lw=1.2, color=color, label=reader)
+        ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
+        bad = [r for r in rs if r.get("audit") == "VIOLATION"]
+        if bad:
+            ax.scatter([int(r["budget_bits"]) / m for r in bad], [float(r["success"]) for r in bad], marker="x",
+                       s=60, color="red", zorder=5, label=f"{reader}: audit VIOLATION")
+    ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
+    ax.set_ylim(0.45, 1.02)
+    ax.set_xlabel(f"state bits b / m   (m = {m} Index bits)")
+    ax.set_ylabel("success probability")
+    ax.set_title(title or f"{task.name}, {task.label()}, n = {task.n}  (95% Clopper-Pearson bands)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_results(paths, out) -> Path:
+    """Draw every (task, distribution, n) found in the results files into one figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = check_output_path(out)
+    rows = [r for p in paths for r in read_rows(p)]
+    if not rows:
+        raise ValueError("the results files hold no rows to plot")
+    panels = _panels(rows)
+    cols = min(2, len(panels))
+    nrows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(7.0 * cols, 5.2 * nrows), squeeze=False)
+    for ax, ((name, label, n), rs) in zip(axes.flat, sorted(panels.items())):
+        draw_panel(ax, task_from_label(name, n, label), rs)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out

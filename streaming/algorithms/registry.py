@@ -1,0 +1,68 @@
+"""Algorithm records and the registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+REGISTRY: dict = {}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A budgeted streaming algorithm (see streaming/engine.py for the contract).
+
+    plan(n, b, coins) -> int64 params; params[0] = n and params[1] = b by convention.
+    used_bits(n, b) -> the most state bits the algorithm ever holds (<= b): its honest memory.
+    settings(n, b) -> a short text of the parameters the plan chose (for `streambound algorithms`).
+    """
+
+    name: str
+    task: str
+    summary: str
+    memory: str
+    plan: Callable
+    step: Callable
+    output: Callable
+    used_bits: Callable
+    settings: Callable = field(default=lambda n, b: "")
+
+    def make_params(self, n: int, b: int, coins) -> np.ndarray:
+        params = np.ascontiguousarray(self.plan(int(n), int(b), int(coins)), dtype=np.int64)
+        if params.ndim != 1 or params.shape[0] < 2 or params[0] != n or params[1] != b:
+            raise ValueError(f"plan of {self.name!r} must return int64 params starting with n, b")
+        return params
+
+
+def register(algorithm: Algorithm) -> Algorithm:
+    key = (algorithm.task, algorithm.name)
+    if key in REGISTRY:
+        raise ValueError(f"algorithm {algorithm.name!r} is already registered for task {algorithm.task!r}")
+    REGISTRY[key] = algorithm
+    return algorithm
+
+
+def algorithms_for(task: str) -> list:
+    return [a for (t, _), a in REGISTRY.items() if t == task]
+
+
+def get_algorithm(task: str, name: str) -> Algorithm:
+    try:
+        return REGISTRY[(task, name)]
+    except KeyError:
+        known = ", ".join(a.name for a in algorithms_for(task)) or "none"
+        raise ValueError(f"unknown algorithm {name!r} for task {task!r}; known: {known}") from None
+
+
+def resolve_names(task: str, names: str) -> list:
+    """'all' or a comma list of names -> algorithm records, in registry order for 'all'."""
+    wanted = [s.strip() for s in names.split(",") if s.strip()]
+    if not wanted:
+        raise ValueError("no algorithm named")
+    if wanted == ["all"]:
+        found = algorithms_for(task)
+        if not found:
+            raise ValueError(f"no algorithm is registered for task {task!r}")
+        return found
+    return [get_algorithm(task, w) for w in dict.fromkeys(wanted)]

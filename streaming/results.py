@@ -1,0 +1,87 @@
+"""The tidy results file: one CSV row per (task, distribution, n, reader, budget, trials, seed) cell.
+
+Rows are appended and flushed as cells finish, so an interrupted run keeps what it finished. Plots read only
+these files.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+COLUMNS = (
+    "task", "distribution", "n", "reader", "budget_bits", "used_bits", "trials", "successes", "success",
+    "ci_low", "ci_high", "bound", "fano", "sphere", "achievable", "audit", "seed", "seconds", "version",
+)
+KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed")
+TIMING = ("seconds",)
+
+
+class ResultsError(ValueError):
+    """A results file that is unreadable or not ours."""
+
+
+def cell_key(row: dict) -> tuple:
+    return tuple(str(row[k]) for k in KEY)
+
+
+def read_rows(path) -> list:
+    """All rows of a results file, as dicts of strings; ResultsError for a missing, unreadable or foreign file."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in KEY + ("success", "ci_low", "ci_high") if c not in header]
+            if missing:
+                raise ResultsError(f"{path} is not a streambound results file (missing columns: {', '.join(missing)})")
+            rows = list(reader)
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ResultsError(f"{path}: cannot read results ({exc})") from None
+    for i, row in enumerate(rows, start=2):
+        if None in row or any(row.get(c) in (None, "") for c in KEY):
+            raise ResultsError(f"{path}: line {i} is malformed")
+    return rows
+
+
+def existing_keys(path) -> set:
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    return {cell_key(r) for r in read_rows(path)}
+
+
+class RowWriter:
+    """Appends rows to a results file, writing the header first when the file is new; flushes every row."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        if not new:
+            with self.path.open(newline="") as fh:
+                header = next(csv.reader(fh), [])
+            if tuple(header) != COLUMNS:
+                raise ResultsError(f"{self.path} has other columns than a streambound results file")
+        self._fh = self.path.open("a", newline="")
+        self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
+        if new:
+            self._writer.writeheader()
+            self._fh.flush()
+
+    def write(self, row: dict) -> None:
+        self._writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,89 @@
+"""The task interface every reader relies on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+#: the most tokens one chunk of a batch holds (64 MiB of int32), so large n never materialises whole
+CHUNK_TOKENS = 1 << 24
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Streams for trials start .. start+len-1: tokens (int32, trials x length), answers (int64), the cut."""
+
+    start: int
+    tokens: np.ndarray
+    answers: np.ndarray
+    cut: int
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+class Task:
+    """A task of a given size and distribution. Subclasses set name, distributions and the methods below."""
+
+    name = "task"
+    distributions: tuple = ()
+
+    def __init__(self, n: int, distribution: str):
+        if isinstance(n, bool) or int(n) != n or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if distribution not in self.distributions:
+            raise ValueError(
+                f"unknown distribution {distribution!r} for task {self.name}; "
+                f"known: {', '.join(self.distributions)}"
+            )
+        self.n = int(n)
+        self.distribution = distribution
+
+    # --- what each task defines -------------------------------------------------------------------------
+    @property
+    def length(self) -> int:
+        """Tokens in one stream."""
+        raise NotImplementedError
+
+    @property
+    def cut(self) -> int:
+        """The first position that belongs to Bob."""
+        raise NotImplementedError
+
+    @property
+    def index_size(self) -> int:
+        """m(n): the Index size the task's hard stream embeds (the bound's m)."""
+        raise NotImplementedError
+
+    def label(self) -> str:
+        """The distribution as written in result rows (with its parameters)."""
+        return self.distribution
+
+    def batch(self, seed: int, start: int, count: int) -> Batch:
+        raise NotImplementedError
+
+    def bounds(self, budgets) -> dict:
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------------------
+    def chunk_trials(self, max_tokens: int = CHUNK_TOKENS) -> int:
+        return max(1, max_tokens // self.length)
+
+    def chunks(self, seed: int, trials: int, max_tokens: int = CHUNK_TOKENS) -> Iterator[Batch]:
+        """The batch for trials 0..trials-1 in chunks; identical bytes however it is chunked."""
+        if int(trials) != trials or trials < 1:
+            raise ValueError(f"trials must be a positive integer, got {trials!r}")
+        step = self.chunk_trials(max_tokens)
+        for start in range(0, int(trials), step):
+            yield self.batch(seed, start, min(step, int(trials) - start))
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def empty_tokens(count: int, length: int) -> np.ndarray:
+    return np.empty((count, length), dtype=np.int32)
