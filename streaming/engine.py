@@ -42,9 +42,10 @@ def _make_runner(step, output, debug: bool):
         last = nwords - 1
         for i in prange(trials):
             state = np.zeros(nwords, np.uint64)
+            row = tokens[i]
             bad = 0
             for t in range(length):
-                step(state, tokens[i, t], t, params, coins)
+                step(state, row[t], t, params, coins)
                 if debug:
                     if state[last] & ~mask:
                         bad += 1

@@ -1,0 +1,17 @@
+import itertools
+
+import numpy as np
+import pytest
+
+
+def all_instances(n: int):
+    """Every (x, k) of Index on n bits: x as (2^n * n) x n, k as the matching queries."""
+    xs = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.int64)
+    x = np.repeat(xs, n, axis=0)
+    k = np.tile(np.arange(1, n + 1), xs.shape[0])
+    return x, k
+
+
+@pytest.fixture
+def instances():
+    return all_instances
