@@ -5,6 +5,7 @@ import pytest
 from numba import njit
 
 from streaming.algorithms import algorithms_for, get_algorithm
+from streaming.algorithms.blockcode import HEADER
 from streaming.algorithms.index import binomial_mad, majority_layout
 from streaming.algorithms.registry import Algorithm
 from streaming.bits import get_bit, get_bits, set_bit, set_bits
@@ -51,7 +52,7 @@ def blockcode_reference(n, b, coins, x, k):
     """The coder's answers computed directly from its plan, without the engine."""
     params = get_algorithm("index", "blockcode").make_params(n, b, coins)
     block, index_bits, groups, raw, count = (int(v) for v in params[2:7])
-    words = params[7 : 7 + count]
+    words = params[HEADER : HEADER + count]
     out = np.zeros(len(k), dtype=np.int64)
     for i in range(len(k)):
         kk = int(k[i])
@@ -65,7 +66,7 @@ def blockcode_reference(n, b, coins, x, k):
     return out
 
 
-@pytest.mark.parametrize("n,b", [(6, 3), (8, 3), (8, 5), (10, 4), (12, 6), (12, 12)])
+@pytest.mark.parametrize("n,b", [(6, 3), (8, 3), (8, 5), (10, 4), (12, 6), (12, 12), (12, 2), (9, 1)])
 def test_blockcode_matches_reference(n, b, instances):
     alg = get_algorithm("index", "blockcode")
     x, k = instances(n)
@@ -199,3 +200,14 @@ def test_bad_task_arguments():
         make_task("index", 5, "biased", bias=1.5)
     with pytest.raises(ValueError):
         list(make_task("index", 5).chunks(0, 0))
+
+
+@pytest.mark.parametrize("n,b", [(64, 32), (64, 40), (200, 150)])
+def test_blockcode_random_codebook_matches_reference(n, b):
+    alg = get_algorithm("index", "blockcode")
+    assert alg.make_params(n, b, COINS)[3] >= 2  # a random codebook, not the repetition code
+    batch = make_task("index", n).batch(4, 0, 3000)
+    x = batch.tokens[:, 1 : n + 1] - NUM0
+    k = batch.tokens[:, n + 1] - NUM0
+    outputs, _ = run_tokens(alg, batch.tokens, n, b, COINS, debug=True)
+    assert np.array_equal(outputs, blockcode_reference(n, b, COINS, x, k))

@@ -1,13 +1,16 @@
-"""`blockcode`: a lossy block code for Index with a small random codebook.
+"""`blockcode`: a lossy block code for Index with a small codebook.
 
 Blocks of L bits are buffered inside the budget; at a block's last bit the block is replaced by the r-bit index
-of its nearest codeword (Hamming distance) among 2^r codewords drawn by the public coins. After the G coded
-blocks, s further bits are stored raw while budget remains. The nearest-codeword search runs on temporaries
-inside one ``step`` call, which the budget contract allows.
+of its nearest codeword (Hamming distance) among 2^r codewords. For r >= 2 the codewords are drawn by the public
+coins; for r = 1 the codebook is the repetition code {0^L, 1^L} (the best two-word code), whose nearest codeword
+is the block's majority, so its buffer need only count ones. After the G coded blocks, s further bits are
+stored raw while budget remains. The nearest-codeword search runs on temporaries inside one ``step`` call,
+which the budget contract allows.
 
-Memory: G r + s bits at the cut, and while block j is open j r + (L - 1) bits (its last bit is never stored),
-so peak = max(G r + s, (G - 1) r + L - 1) <= b. (L, r, G, s) are chosen by the plan to maximise the
-expected success 1/2 + [G L (p(L, r) - 1/2) + s/2] / n, p the random-codebook success of bounds.py.
+Memory: G r + s bits at the cut, and while block j is open j r + w bits, w the open block's buffer (L - 1 bits,
+or bitlen(L - 1) for the repetition code's counter), so peak = max(G r + s, (G - 1) r + w) <= b. (L, r, G, s)
+are chosen by the plan to maximise the expected success 1/2 + [G L (p(L, r) - 1/2) + s/2] / n, p the
+random-codebook success of bounds.py (exact for the repetition code).
 """
 from __future__ import annotations
 
@@ -20,19 +23,26 @@ from commcomplexity.bounds import random_code_success
 
 from ..bits import get_bit, get_bits, set_bit, set_bits, store_answer
 from ..tokens import NUM0
-from .index import _read_answer
+from .index import _read_answer, binomial_mad
 from .registry import Algorithm, register
 
 MAX_BLOCK = 48
 MAX_INDEX_BITS = 10
 #: the nearest-codeword search may cost at most this many popcounts per input bit (2^r / L)
 MAX_SEARCH_PER_BIT = 64
-HEADER = 7
+HEADER = 8
 
 
 @lru_cache(maxsize=None)
 def _code_success(block: int, index_bits: int) -> float:
+    if index_bits == 1:
+        return 0.5 + float(binomial_mad(block)) / block
     return float(random_code_success(block, index_bits))
+
+
+def buffer_bits(block: int, index_bits: int) -> int:
+    """Bits the open block occupies: its first L - 1 bits, or the repetition code's count of ones."""
+    return int(block - 1).bit_length() if index_bits == 1 else block - 1
 
 
 def blockcode_layout(n: int, b: int):
@@ -43,9 +53,10 @@ def blockcode_layout(n: int, b: int):
             if (1 << index_bits) > MAX_SEARCH_PER_BIT * block:
                 break
             p = _code_success(block, index_bits)
-            if b < block - 1:
+            width = buffer_bits(block, index_bits)
+            if b < width:
                 continue
-            g_max = min(n // block, (b - block + 1) // index_bits + 1)
+            g_max = min(n // block, (b - width) // index_bits + 1)
             g_kink = (n - b) // (block - index_bits) if n > b else 0
             for groups in {g_max, max(0, min(g_max, g_kink)), max(0, min(g_max, g_kink + 1))}:
                 raw = max(0, min(n - groups * block, b - groups * index_bits))
@@ -56,6 +67,8 @@ def blockcode_layout(n: int, b: int):
 
 
 def _codebook(block: int, index_bits: int, coins: int) -> np.ndarray:
+    if index_bits == 1:
+        return np.array([0, (1 << block) - 1], dtype=np.int64)
     rng = np.random.default_rng([coins, block, index_bits])
     return rng.integers(0, 1 << block, size=1 << index_bits, dtype=np.int64)
 
@@ -63,7 +76,8 @@ def _codebook(block: int, index_bits: int, coins: int) -> np.ndarray:
 def _blockcode_plan(n, b, coins):
     block, index_bits, groups, raw, _ = blockcode_layout(n, b)
     words = _codebook(block, index_bits, coins) if groups else np.empty(0, dtype=np.int64)
-    head = np.array([n, b, block, index_bits, groups, raw, words.size], dtype=np.int64)
+    head = np.array([n, b, block, index_bits, groups, raw, words.size, buffer_bits(block, index_bits)],
+                    dtype=np.int64)
     return np.concatenate([head, words])
 
 
@@ -98,12 +112,20 @@ def _blockcode_step(state, token, t, params, coins):
         j = (t - 1) // block
         pos = (t - 1) % block
         base = j * index_bits
-        if pos < block - 1:
+        width = params[7]
+        if index_bits == 1:  # repetition code: count the ones, keep the majority
+            ones = np.int64(get_bits(state, base, width)) + bit
+            if pos < block - 1:
+                set_bits(state, base, width, ones)
+            else:
+                set_bits(state, base, width, 0)
+                set_bit(state, base, 1 if 2 * ones > block else 0)
+        elif pos < block - 1:
             set_bit(state, base + pos, bit)
         else:
-            word = np.int64(get_bits(state, base, block - 1)) | (np.int64(bit) << (block - 1))
+            word = np.int64(get_bits(state, base, width)) | (np.int64(bit) << (block - 1))
             idx = nearest_codeword(word, params, HEADER, params[6])
-            set_bits(state, base, block - 1, 0)
+            set_bits(state, base, width, 0)
             set_bits(state, base, index_bits, idx)
     elif coded < t <= coded + raw:
         set_bit(state, groups * index_bits + (t - coded - 1), bit)
@@ -121,7 +143,7 @@ def _blockcode_step(state, token, t, params, coins):
 
 def _blockcode_used(n, b):
     block, index_bits, groups, raw, _ = blockcode_layout(n, b)
-    peak_open = (groups - 1) * index_bits + block - 1 if groups else 0
+    peak_open = (groups - 1) * index_bits + buffer_bits(block, index_bits) if groups else 0
     return max(groups * index_bits + raw, peak_open)
 
 
@@ -130,7 +152,7 @@ register(
         name="blockcode",
         task="index",
         summary="blocks of L bits replaced by the index of the nearest of 2^r random codewords, then raw bits",
-        memory="max(G r + s, (G - 1) r + L - 1) <= b (coded blocks, raw bits, the open block's buffer)",
+        memory="max(G r + s, (G - 1) r + w) <= b (coded blocks, raw bits, the open block's buffer of w bits)",
         plan=_blockcode_plan,
         step=_blockcode_step,
         output=_read_answer,
