@@ -115,3 +115,38 @@ def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: 
         outputs, _ = run_tokens(algorithm, batch.tokens, task.n, budget, coins, params=params, debug=debug)
         successes += int(np.count_nonzero(outputs == batch.answers))
     return CellResult(successes=successes, trials=int(trials), seconds=time.perf_counter() - t0)
+
+
+def _make_state_runner(step):
+    @njit(parallel=True, error_model="numpy")
+    def state_runner(tokens, nwords, mask, params, coins, states):
+        trials, length = tokens.shape
+        last = nwords - 1
+        for i in prange(trials):
+            state = states[i]
+            state[:] = 0
+            row = tokens[i]
+            for t in range(length):
+                step(state, row[t], t, params, coins)
+                state[last] &= mask
+
+    return state_runner
+
+
+_STATE_RUNNERS: dict = {}
+
+
+def cut_states(algorithm, prefixes: np.ndarray, budget: int, coins, n: int, params=None) -> np.ndarray:
+    """The b-bit states an algorithm holds after reading each of Alice's parts (trials x words of uint64).
+
+    Equal rows mean the algorithm cannot tell the two parts apart: Bob's part then gets the same answer.
+    """
+    key = (algorithm.task, algorithm.name)
+    if key not in _STATE_RUNNERS:
+        _STATE_RUNNERS[key] = _make_state_runner(algorithm.step)
+    prefixes = np.ascontiguousarray(prefixes, dtype=np.int32)
+    if params is None:
+        params = algorithm.make_params(n, int(budget), coins)
+    states = np.zeros((prefixes.shape[0], state_words(budget)), dtype=np.uint64)
+    _STATE_RUNNERS[key](prefixes, state_words(budget), tail_mask(budget), params, np.uint64(coins), states)
+    return states

@@ -164,3 +164,4 @@ register(
 )
 
 from . import blockcode as _blockcode  # noqa: E402,F401  (registers blockcode)
+from . import trellis as _trellis  # noqa: E402,F401  (registers the trellis coders)
