@@ -77,3 +77,42 @@ def coder_benchmark(n: int, trials: int, algorithm: str, seed: int, echo=print) 
              f"{rate / 1e6:8.2f}  {alg.settings(n, b)}")
     echo(f"largest gap to the sphere bound: {max(r[6] for r in rows):.4f}")
     return rows
+
+
+def _hash_algorithm():
+    """A stress test for the search, not a registered algorithm: the state is a b-bit hash of everything read,
+    so states look uniform and a collision needs about 2^(b/2) parts (the hardest case short of pigeonhole)."""
+    from numba import njit
+
+    from streaming.algorithms.index import _read_answer
+    from streaming.algorithms.registry import Algorithm
+    from streaming.bits import get_bits, set_bits
+    from streaming.rng import mix64
+
+    @njit
+    def step(state, token, t, params, coins):
+        width = min(params[1], 64)
+        h = mix64(get_bits(state, 0, width) ^ (np.uint64(token) << np.uint64(32)) ^ np.uint64(t))
+        set_bits(state, 0, width, h)
+
+    return Algorithm(name="uniform-hash", task="bench", summary="", memory="b", plan=lambda n, b, c: np.array([n, b]),
+                     step=step, output=_read_answer, used_bits=lambda n, b: b)
+
+
+def adversary_benchmark(n: int, budgets=(16, 20, 24), echo=print) -> dict:
+    """Seconds for a certified witness (the single-bit pass skipped) for every registered Index algorithm."""
+    from commcomplexity.adversary import find_witness
+    from streaming.algorithms import algorithms_for
+
+    echo(f"certified witness search, index, n = {n} (single-bit pass skipped; seconds, parts tried)")
+    echo(f"{'algorithm':14s}" + "".join(f"{'b = ' + str(b):>22s}" for b in budgets))
+    out = {}
+    for alg in algorithms_for("index") + [_hash_algorithm()]:
+        find_witness(alg, n, 4, seed=0, single_bit=False)  # compile outside the timing
+        cells = []
+        for b in budgets:
+            r = find_witness(alg, n, b, seed=0, single_bit=False)
+            out[(alg.name, b)] = r.seconds
+            cells.append(f"{r.seconds:8.2f} s {r.tries:>10d}")
+        echo(f"{alg.name:14s}" + "".join(f"{c:>22s}" for c in cells))
+    return out

@@ -199,24 +199,124 @@ def algorithms(task, n, budget):
                        + (f"; {extra}" if extra else ""))
 
 
+FIGURES = ("index", "exact")
+
+
 @cli.command()
-@click.option("--trials", default=4000, show_default=True, type=int)
+@click.argument("names", nargs=-1)
+@click.option("--trials", default=4000, show_default=True, type=int, help="streams per cell of the index sweep")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures", "figures_dir", default="figures", show_default=True, type=click.Path(file_okay=False))
-def figures(trials, seed, results_dir, figures_dir):
-    """The main job: run the sweeps behind the committed figures (resuming) and draw them."""
+def figures(names, trials, seed, results_dir, figures_dir):
+    """Regenerate figures: with no NAMES the main job (index: the Index budget sweep, resumed, and its figure);
+    `all` for every committed figure (index, exact)."""
     from .plotting import plot_results
 
+    names = list(names) or ["index"]
+    if names == ["all"]:
+        names = list(FIGURES)
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        raise UserError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
-    csv_path = results_dir / "index.csv"
-    do_sweep("index", [1024], FIGURE_ALGORITHMS, trials, seed, csv_path, budgets=list(range(0, 1025, 64)),
-             resume=True)
-    click.echo(f"figure written to {plot_results([csv_path], figures_dir / 'index.png')}")
+    if "index" in names:
+        csv_path = results_dir / "index.csv"
+        do_sweep("index", [1024], FIGURE_ALGORITHMS, trials, seed, csv_path, budgets=list(range(0, 1025, 64)),
+                 resume=True)
+        click.echo(f"figure written to {plot_results([csv_path], figures_dir / 'index.png')}")
+    if "exact" in names:
+        from .exact import exact_rows, plot_exact, write_exact_csv
+
+        rows = []
+        with _progress(sum(m + 1 for m in range(4, 9)), "exact analysis m = 4..8") as bar:
+            for m in range(4, 9):
+                rows.extend(exact_rows(m, range(0, m + 1), seed=seed, time_limit=30.0,
+                                       progress=lambda: bar.update(1)))
+        csv_path = write_exact_csv(rows, results_dir / "exact.csv")
+        click.echo(f"figure written to {plot_exact(csv_path, figures_dir / 'exact.png')}")
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["engine", "coder"]), default="engine")
+@click.option("--task", default="index", show_default=True)
+@click.option("--m", type=int, required=True, help="Index size (every x in {0,1}^m and every k is enumerated)")
+@click.option("--bits", "bits_text", required=True, help="message bits: 2, or 0,1,2, or 0:6:1")
+@click.option("--seed", default=0, show_default=True, type=int, help="public coins of the algorithms")
+@click.option("--time-limit", default=60.0, show_default=True, type=float, help="seconds per integer program")
+def exact(task, m, bits_text, seed, time_limit):
+    """Exact success at small m: the optimal one-way protocol, the bounds, every registered algorithm."""
+    from .exact import exact_rows
+
+    if task != "index":
+        raise UserError(f"exact analysis is implemented for task index only, got {task!r}")
+    if not 1 <= m <= 16:
+        raise UserError(f"--m must lie in 1..16 (the enumeration has 2^m * m streams), got {m}")
+    if time_limit <= 0:
+        raise UserError("--time-limit must be positive")
+    for b in _int_list(bits_text, "bits"):
+        click.echo(f"index, m = {m}, b = {b} (exact: every x in {{0,1}}^{m}, every k):")
+        for r in exact_rows(m, [b], seed=seed, time_limit=time_limit):
+            note = {"optimum": f"  ({r['status']}, {r['seconds']:.2f} s)", "optimum-upper": "  (proven upper bound)",
+                    "sphere": "  (sphere-covering bound)", "fano": "  (Fano bound)"}.get(r["reader"], "")
+            name = {"optimum": "optimal one-way protocol", "optimum-upper": "optimum at most"}.get(r["reader"],
+                                                                                                r["reader"])
+            click.echo(f"  {name:26s} {r['success']:.6f}{note}")
+        if m > 10:
+            click.echo("  (no optimal protocol above m = 10: the integer program has 2^m * (m + 1) variables)")
+
+
+@cli.command()
+@click.option("--task", default="index", show_default=True)
+@click.option("--algorithm", required=True, help="a registered algorithm (see `streambound algorithms`)")
+@click.option("--n", type=int, required=True)
+@click.option("--budget", type=int, required=True, help="state bits")
+@click.option("--seed", default=0, show_default=True, type=int, help="fixes the public coins and the search")
+@click.option("--time-limit", default=10.0, show_default=True, type=float, help="seconds for a birthday search")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="write the witness as JSON")
+def adversary(task, algorithm, n, budget, seed, time_limit, out):
+    """Find two inputs the algorithm cannot tell apart at the cut, so that one of them is answered wrongly."""
+    import json
+
+    from commcomplexity.adversary import find_witness
+    from streaming.algorithms import get_algorithm
+
+    if task != "index":
+        raise UserError(f"the adversary is implemented for task index only, got {task!r}")
+    if n < 1 or budget < 0 or time_limit <= 0:
+        raise UserError("--n and --time-limit must be positive and --budget non-negative")
+    alg = get_algorithm(task, algorithm)
+    result = find_witness(alg, n, budget, seed=seed, time_limit=time_limit)
+    if result.witness is None:
+        click.echo(f"{algorithm}, n = {n}, b = {budget}: {result.message}")
+        sys.exit(1 if result.method == "birthday" else 0)
+    w = result.witness
+    click.echo(f"{algorithm}, n = {n}, b = {budget}, coins {w['coins']}: {result.message} "
+               f"({result.tries} parts tried, {result.seconds:.2f} s)")
+    click.echo(f"  stream 1: {w['stream']}")
+    click.echo(f"  stream 2: {w['stream_prime']}")
+    click.echo(f"  shared state at the cut: {w['state']}")
+    click.echo(f"  answer on both: {w['answer']}; correct answers: {w['correct'][0]} and {w['correct'][1]}: "
+               f"stream {1 if w['answer'] != w['correct'][0] else 2} is answered wrongly")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(w, indent=1) + "\n")
+        click.echo(f"witness written to {out}")
+
+
+@cli.command()
+@click.argument("witness", type=click.Path(dir_okay=False))
+def replay(witness):
+    """Re-run a witness's two streams from scratch and confirm the failure."""
+    from commcomplexity.adversary import replay as do_replay
+
+    r = do_replay(witness)
+    click.echo(f"confirmed: {r['algorithm']} (n = {r['n']}, b = {r['budget']}) reaches state {r['state']} on both "
+               f"parts, answers {r['answer']} to k = {r['k']} on both, and the correct answers are "
+               f"{r['correct'][0]} and {r['correct'][1]}: stream {r['wrong_stream'] + 1} is answered wrongly")
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["engine", "coder", "adversary"]), default="engine")
 @click.option("--n", default=4096, show_default=True, type=int)
 @click.option("--trials", default=10000, show_default=True, type=int)
 @click.option("--repeats", default=3, show_default=True, type=int, help="engine: best of this many timings")
@@ -224,12 +324,15 @@ def figures(trials, seed, results_dir, figures_dir):
 @click.option("--seed", default=0, show_default=True, type=int)
 def bench(what, n, trials, repeats, algorithm, seed):
     """Benchmarks. engine: tokens/s for prefix and blockcode against numpy summing the same tokens.
-    coder: a coder's success against the bounds at b/n = 0.1 .. 0.9."""
-    from .bench import coder_benchmark, engine_benchmark
+    coder: a coder's success against the bounds at b/n = 0.1 .. 0.9.
+    adversary: seconds to a certified witness at b = 16, 20, 24 for every algorithm (uses --n, default 64 here)."""
+    from .bench import adversary_benchmark, coder_benchmark, engine_benchmark
 
     if n < 1 or trials < 1 or repeats < 1:
         raise UserError("--n, --trials and --repeats must be positive")
-    if what == "engine":
+    if what == "adversary":
+        adversary_benchmark(64 if n == 4096 else n, echo=click.echo)
+    elif what == "engine":
         engine_benchmark(n, trials, repeats, echo=click.echo)
     else:
         coder_benchmark(n, trials, algorithm, seed, echo=click.echo)

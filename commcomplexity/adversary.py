@@ -1,0 +1,267 @@
+"""Certified fooling pairs: the lower-bound proof run as a search.
+
+A b-bit streaming algorithm with fixed public coins maps Alice's part x to a b-bit state. Two parts x != x'
+with the same state give the same answer on both full streams with any Bob part, so for a query k with
+x_k != x'_k one of the two is answered wrongly. Search, cheapest first:
+1. single-bit flips of a random x: a bit the state ignores;
+2. certified (b + 1 <= 27): vary the last b + 1 positions of Alice's part over all 2^(b+1) settings, the rest
+   fixed; by pigeonhole two settings share a state, so for a deterministic algorithm the search cannot fail;
+3. birthday (larger b): random parts until two share a state (about sqrt(pi/2 * 2^b) tries), within a time
+   limit, saying so honestly when it gives up.
+Every witness is checked by re-running both full streams before it is reported.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+FORMAT = "streambound-witness"
+FORMAT_VERSION = 1
+CERTIFIED_MAX_BITS = 26
+CHUNK = 1 << 20
+
+
+class WitnessError(ValueError):
+    """A witness file that is unreadable, tampered with, or does not hold."""
+
+
+@dataclass
+class SearchResult:
+    witness: dict | None
+    method: str
+    tries: int
+    seconds: float
+    message: str
+
+
+def _alice_tokens(x: np.ndarray) -> np.ndarray:
+    from streaming.tokens import BOS, NUM0
+
+    x = np.atleast_2d(x)
+    out = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.int32)
+    out[:, 0] = BOS
+    out[:, 1:] = NUM0 + x
+    return out
+
+
+def _keys(states: np.ndarray) -> np.ndarray:
+    """One uint64 per state row (the row itself when it is one word; a mix of the words otherwise)."""
+    if states.shape[1] == 1:
+        return states[:, 0].copy()
+    key = np.zeros(states.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for w in range(states.shape[1]):
+            key = (key ^ states[:, w]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(w + 1)
+    return key
+
+
+def _first_collision(keys: np.ndarray, states: np.ndarray):
+    """Indices (i, j) of two rows with equal states, or None."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    same = np.flatnonzero(sk[1:] == sk[:-1])
+    for p in same:
+        i, j = int(order[p]), int(order[p + 1])
+        if np.array_equal(states[i], states[j]):
+            return i, j
+    return None
+
+
+def _make_witness(algorithm, n, budget, seed, coins, params, x, xp, method, tries, seconds) -> dict:
+    from streaming.engine import cut_states, run_tokens
+    from streaming.tasks.index import encode
+    from streaming.tokens import render
+
+    diff = np.flatnonzero(x != xp)
+    k = int(diff[0]) + 1
+    states = cut_states(algorithm, _alice_tokens(np.stack([x, xp])), budget, coins, n, params=params)
+    outputs, _ = run_tokens(algorithm, encode(np.stack([x, xp]), np.array([k, k])), n, budget, coins,
+                            params=params)
+    if not np.array_equal(states[0], states[1]) or outputs[0] != outputs[1]:
+        raise RuntimeError("internal error: a reported collision does not hold")
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "task": algorithm.task,
+        "algorithm": algorithm.name,
+        "n": int(n),
+        "budget": int(budget),
+        "seed": int(seed),
+        "coins": str(int(coins)),
+        "x": "".join(map(str, x.tolist())),
+        "x_prime": "".join(map(str, xp.tolist())),
+        "k": k,
+        "state": "".join(f"{int(w):016x}" for w in states[0][::-1]),
+        "answer": int(outputs[0]),
+        "correct": [int(x[k - 1]), int(xp[k - 1])],
+        "stream": render(encode(x[None], np.array([k]))[0]),
+        "stream_prime": render(encode(xp[None], np.array([k]))[0]),
+        "method": method,
+        "tries": int(tries),
+        "seconds": round(float(seconds), 3),
+    }
+
+
+def _single_bit(algorithm, n, budget, coins, params, x0):
+    """x0 with one bit flipped that leaves the state unchanged, or None."""
+    from streaming.engine import cut_states
+
+    flips = np.repeat(x0[None], n + 1, axis=0)
+    flips[np.arange(1, n + 1), np.arange(n)] ^= 1
+    states = cut_states(algorithm, _alice_tokens(flips), budget, coins, n, params=params)
+    same = np.flatnonzero((states[1:] == states[0]).all(axis=1))
+    return flips[same[0] + 1] if same.size else None
+
+
+def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: float = 10.0,
+                 certified_max_bits: int = CERTIFIED_MAX_BITS, single_bit: bool = True) -> SearchResult:
+    """Search two Alice parts that the algorithm (public coins fixed by the seed) cannot tell apart."""
+    from streaming.engine import continue_states, coins_for, cut_states
+    from streaming.tokens import NUM0
+
+    if n < 1 or budget < 0:
+        raise ValueError(f"need n >= 1 and budget >= 0, got n = {n}, budget = {budget}")
+    if time_limit <= 0:
+        raise ValueError(f"time limit must be positive, got {time_limit}")
+    t0 = time.perf_counter()
+    coins = coins_for(seed)
+    params = algorithm.make_params(n, budget, coins)
+    rng = np.random.default_rng(seed)
+    x0 = rng.integers(0, 2, size=n).astype(np.int64)
+
+    def done(x, xp, method, tries):
+        w = _make_witness(algorithm, n, budget, seed, coins, params, x, xp, method, tries,
+                          time.perf_counter() - t0)
+        return SearchResult(w, method, tries, time.perf_counter() - t0, f"witness found by {method} search")
+
+    tries = 0
+    # 1. single-bit flips
+    if single_bit:
+        result = _single_bit(algorithm, n, budget, coins, params, x0)
+        if result is not None:
+            return done(x0, result, "single-bit", n + 1)
+        tries = n + 1
+
+    # 2. certified: all settings of the last v positions (v = b + 1 when b < n; every x when n is small)
+    v = budget + 1 if budget < n else n
+    if v <= certified_max_bits + 1 and v <= n:
+        fixed = n - v
+        start = continue_states(algorithm, _alice_tokens(x0[None, :fixed]), budget, coins, n, params=params)[0]
+        all_keys, all_states = [], []
+        total = 1 << v
+        lo, chunk = 0, 1 << 12  # chunks grow: a collision usually shows up after about 2^(b/2) settings
+        while lo < total:
+            hi = min(total, lo + chunk)
+            chunk = min(2 * chunk, CHUNK)
+            settings = np.arange(lo, hi, dtype=np.int64)
+            bits = (settings[:, None] >> np.arange(v)) & 1
+            st = continue_states(algorithm, (NUM0 + bits).astype(np.int32), budget, coins, n, params=params,
+                                 start=start, t0=fixed + 1)
+            tries += hi - lo
+            all_keys.append(_keys(st))
+            all_states.append(st)
+            keys = np.concatenate(all_keys)
+            states_all = np.concatenate(all_states)
+            hit = _first_collision(keys, states_all)
+            if hit is not None:
+                i, j = hit
+                x, xp = x0.copy(), x0.copy()
+                x[fixed:] = (i >> np.arange(v)) & 1
+                xp[fixed:] = (j >> np.arange(v)) & 1
+                return done(x, xp, "certified", tries)
+            lo = hi
+        seconds = time.perf_counter() - t0
+        if budget >= n:
+            return SearchResult(None, "certified", tries, seconds,
+                                f"no witness exists: all 2^{n} Alice parts leave distinct states "
+                                f"(the algorithm is exact with b = {budget} >= n)")
+        raise RuntimeError("pigeonhole violated: 2^(b+1) parts in distinct b-bit states")
+
+    # 3. birthday search over random parts
+    expected = math.sqrt(math.pi / 2 * 2.0 ** min(budget, n))
+    all_keys, all_states, all_x = [], [], []
+    chunk = 1 << 14
+    while time.perf_counter() - t0 < time_limit:
+        xs = rng.integers(0, 2, size=(chunk, n)).astype(np.int64)
+        st = cut_states(algorithm, _alice_tokens(xs), budget, coins, n, params=params)
+        tries += chunk
+        all_keys.append(_keys(st))
+        all_states.append(st)
+        all_x.append(xs)
+        hit = _first_collision(np.concatenate(all_keys), np.concatenate(all_states))
+        if hit is not None:
+            xall = np.concatenate(all_x)
+            i, j = hit
+            if not np.array_equal(xall[i], xall[j]):
+                return done(xall[i], xall[j], "birthday", tries)
+        chunk = min(chunk * 2, CHUNK)
+    seconds = time.perf_counter() - t0
+    return SearchResult(None, "birthday", tries, seconds,
+                        f"gave up after {tries} tries in {seconds:.1f} s (a birthday search expects about "
+                        f"{expected:.3g} tries at b = {budget}); raise --time-limit")
+
+
+_FIELDS = {"format": str, "version": int, "task": str, "algorithm": str, "n": int, "budget": int, "seed": int,
+           "coins": str, "x": str, "x_prime": str, "k": int, "state": str, "answer": int, "correct": list}
+
+
+def load_witness(path) -> dict:
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise WitnessError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WitnessError(f"{path}: not a readable witness file ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise WitnessError(f"{path}: not a streambound witness file")
+    for key, kind in _FIELDS.items():
+        if not isinstance(data.get(key), kind) or (kind is int and isinstance(data.get(key), bool)):
+            raise WitnessError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
+    if data["version"] != FORMAT_VERSION:
+        raise WitnessError(f"{path}: witness format version {data['version']} is not supported")
+    n = data["n"]
+    for key in ("x", "x_prime"):
+        if len(data[key]) != n or set(data[key]) - {"0", "1"}:
+            raise WitnessError(f"{path}: field {key!r} must be {n} bits")
+    if not 1 <= data["k"] <= n or n < 1 or data["budget"] < 0:
+        raise WitnessError(f"{path}: k, n or budget out of range")
+    return data
+
+
+def replay(path) -> dict:
+    """Re-run both streams from scratch; return a summary, or raise WitnessError when the witness fails."""
+    from streaming.algorithms import get_algorithm
+    from streaming.engine import cut_states, run_tokens
+    from streaming.tasks.index import encode
+
+    data = load_witness(path)
+    if data["task"] != "index":
+        raise WitnessError(f"{path}: witnesses for task {data['task']!r} are not supported yet")
+    try:
+        algorithm = get_algorithm(data["task"], data["algorithm"])
+    except ValueError as exc:
+        raise WitnessError(f"{path}: {exc}") from None
+    n, budget, k = data["n"], data["budget"], data["k"]
+    coins = np.uint64(int(data["coins"]))
+    x = np.array([int(c) for c in data["x"]], dtype=np.int64)
+    xp = np.array([int(c) for c in data["x_prime"]], dtype=np.int64)
+    if x[k - 1] == xp[k - 1]:
+        raise WitnessError(f"{path}: x and x' agree at k = {k}, so the pair proves nothing")
+    states = cut_states(algorithm, _alice_tokens(np.stack([x, xp])), budget, coins, n)
+    if not np.array_equal(states[0], states[1]):
+        raise WitnessError(f"{path}: the witness does not hold: the two parts leave different states")
+    state_hex = "".join(f"{int(w):016x}" for w in states[0][::-1])
+    if state_hex != data["state"]:
+        raise WitnessError(f"{path}: the recorded state does not match the re-run")
+    outputs, _ = run_tokens(algorithm, encode(np.stack([x, xp]), np.array([k, k])), n, budget, coins)
+    if outputs[0] != outputs[1] or int(outputs[0]) != data["answer"]:
+        raise WitnessError(f"{path}: the recorded answer does not match the re-run")
+    correct = [int(x[k - 1]), int(xp[k - 1])]
+    wrong = 0 if outputs[0] != correct[0] else 1
+    return {"algorithm": algorithm.name, "n": n, "budget": budget, "k": k, "state": state_hex,
+            "answer": int(outputs[0]), "correct": correct, "wrong_stream": wrong}
