@@ -159,3 +159,16 @@ def fewest_bits(curve, m, success) -> int:
         else:
             lo = mid
     return hi
+
+
+def permutation_success(n: int, b):
+    """IsTree on the permutation distribution (N = 2n): success <= 1 - H^{-1}((log2 n! - b) / (n L)), L the
+    bits per value (Fano over the n L queried bits of a uniform permutation of [n])."""
+    if int(n) != n or n < 2:
+        raise ValueError(f"the permutation size n must be an integer >= 2, got {n!r}")
+    bb = _bits(b)
+    width = max(1, int(n - 1).bit_length())
+    log_fact = float(gammaln(n + 1.0)) / _LN2
+    residual = np.clip((log_fact - bb) / (n * width), 0.0, 1.0)
+    out = 1.0 - np.asarray(inverse_binary_entropy(residual))
+    return _shape_like(np.asarray(out, dtype=float), b)

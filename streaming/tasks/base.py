@@ -6,6 +6,8 @@ from typing import Iterator
 
 import numpy as np
 
+from ..tokens import NUM0
+
 #: the most tokens one chunk of a batch holds (64 MiB of int32), so large n never materialises whole
 CHUNK_TOKENS = 1 << 24
 
@@ -28,6 +30,8 @@ class Task:
 
     name = "task"
     distributions: tuple = ()
+    #: the size's name in messages ("n" tokens, or "N" nodes)
+    size_name = "n"
 
     def __init__(self, n: int, distribution: str):
         if isinstance(n, bool) or int(n) != n or n < 1:
@@ -65,6 +69,26 @@ class Task:
 
     def bounds(self, budgets) -> dict:
         raise NotImplementedError
+
+    def hard_batch(self, seed: int, start: int, count: int, reduction) -> Batch:
+        """The reduction applied to uniform Index of size m(n), drawn with the same seed."""
+        from .index import IndexTask
+
+        inner = IndexTask(self.index_size).batch(seed, start, count)
+        x = inner.tokens[:, 1 : self.index_size + 1] - NUM0
+        k = inner.tokens[:, self.index_size + 1] - NUM0
+        tokens, answers, cut = reduction(x, k)
+        return Batch(start=start, tokens=tokens, answers=np.asarray(answers, dtype=np.int64), cut=cut)
+
+    def generated_batch(self, seed: int, start: int, count: int, draw_one) -> Batch:
+        """Natural distributions: trial i drawn by draw_one(np.random.Generator seeded with (seed, i))."""
+        seed = check_seed(seed)
+        tokens = np.empty((count, self.length), dtype=np.int32)
+        answers = np.empty(count, dtype=np.int64)
+        for i in range(count):
+            rng = np.random.default_rng([seed, start + i, 0x5EED])
+            tokens[i], answers[i] = draw_one(rng)
+        return Batch(start=start, tokens=tokens, answers=answers, cut=self.cut)
 
     # --- shared -------------------------------------------------------------------------------------------
     def chunk_trials(self, max_tokens: int = CHUNK_TOKENS) -> int:

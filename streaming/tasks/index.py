@@ -60,6 +60,7 @@ def solve(tokens: np.ndarray) -> np.ndarray:
 class IndexTask(Task):
     name = "index"
     distributions = ("uniform", "biased")
+    default_distribution = "uniform"
 
     def __init__(self, n: int, distribution: str = "uniform", bias: float = 0.25):
         super().__init__(n, distribution)
