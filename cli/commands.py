@@ -9,9 +9,34 @@ import numpy as np
 
 from .main import UserError, _int_list, cli
 
-#: the readers on figures/index.png (trellis-best is left out: at n = 1024 it costs minutes per budget)
-FIGURE_ALGORITHMS = "prefix,majority,subset,blockcode,trellis-fast,trellis"
-DISTRIBUTION_HELP = "stream distribution: uniform (the hard one) or biased (Index bits with P(1) = --bias)"
+DISTRIBUTION_HELP = ("stream distribution (default: the task's hard one): index uniform|biased; istree "
+                     "hard|permutation|authors|random; recall, cgram, counting hard|natural")
+
+
+def task_options(fn):
+    """--distribution and the tasks' own options; only those given are passed on (and checked by the task)."""
+    opts = [
+        click.option("--distribution", default=None, help=DISTRIBUTION_HELP),
+        click.option("--bias", type=float, default=None, help="index biased: P(x_i = 1) (default 0.25)"),
+        click.option("--keys", type=int, default=None, help="recall, cgram natural: key alphabet size K"),
+        click.option("--values", type=int, default=None, help="recall, cgram natural: value alphabet size V"),
+        click.option("--c", "c", type=int, default=None, help="cgram: the gram length c (default 3)"),
+        click.option("--alphabet", type=int, default=None, help="counting natural: alphabet size A"),
+        click.option("--threshold", type=int, default=None, help="counting natural: threshold t (default 1)"),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def collect_options(kwargs) -> dict:
+    """Pop the task options from a command's keyword arguments, keeping those the user gave."""
+    out = {}
+    for key in ("bias", "keys", "values", "c", "alphabet", "threshold"):
+        value = kwargs.pop(key, None)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _progress(length: int, label: str):
@@ -20,7 +45,7 @@ def _progress(length: int, label: str):
 
 
 def do_sweep(task, ns, algorithms, trials, seed, out, budgets=None, fractions=None, resume=False,
-             overwrite=False, strict=False, debug=False, distribution="uniform", **options) -> int:
+             overwrite=False, strict=False, debug=False, distribution=None, **options) -> int:
     """Run a sweep into a results file; returns the number of audit violations."""
     from streaming.results import RowWriter, existing_keys
     from streaming.sweep import plan_cells, run_cells
@@ -60,16 +85,15 @@ def do_sweep(task, ns, algorithms, trials, seed, out, budgets=None, fractions=No
 @click.option("--algorithms", default="all", show_default=True, help="comma list of names, or all")
 @click.option("--trials", default=4000, show_default=True, type=int, help="streams per cell")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams and public coins")
-@click.option("--distribution", default="uniform", show_default=True, help=DISTRIBUTION_HELP)
-@click.option("--bias", default=0.25, show_default=True, type=float, help="P(x_i = 1) for --distribution biased")
+@task_options
 @click.option("--out", default="results/index.csv", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--resume", is_flag=True, help="skip cells already in --out")
 @click.option("--overwrite", is_flag=True, help="delete --out first")
 @click.option("--strict", is_flag=True, help="exit 1 when any cell fails its audit")
 @click.option("--debug", is_flag=True, help="fail when an algorithm sets a bit past its budget (slower)")
 @click.option("--plot", "plot_out", default=None, type=click.Path(dir_okay=False), help="also draw this figure")
-def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distribution, bias, out, resume, overwrite,
-          strict, debug, plot_out):
+def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distribution, out, resume, overwrite,
+          strict, debug, plot_out, **kwargs):
     """Sweep the memory budget: one result row per (n, algorithm, budget) cell, appended as it finishes."""
     ns = _int_list(n_text, "n")
     if budgets is None and fractions is None:
@@ -78,7 +102,7 @@ def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distributi
         raise UserError("give --budgets or --fractions, not both")
     from streaming.sweep import parse_fractions
 
-    options = {"bias": bias} if distribution == "biased" else {}
+    options = collect_options(kwargs)
     if plot_out:
         from .plotting import check_output_path
 
@@ -116,19 +140,22 @@ def plot(results, out):
 @click.option("--n", type=int, required=True, help="task size")
 @click.option("--success", type=float, default=None, help="print the fewest bits for this success")
 @click.option("--bits", type=int, default=None, help="print the highest success possible with these bits")
-@click.option("--distribution", default="uniform", show_default=True, help=DISTRIBUTION_HELP)
-@click.option("--bias", default=0.25, show_default=True, type=float)
-def bound(task, n, success, bits, distribution, bias):
+@task_options
+def bound(task, n, success, bits, distribution, **kwargs):
     """The exact bounds for a task: fewest state bits for a success, or best success for a number of bits."""
     from streaming.tasks import make_task
 
     if (success is None) == (bits is None):
         raise UserError("give exactly one of --success and --bits")
-    options = {"bias": bias} if distribution == "biased" else {}
-    t = make_task(task, n, distribution, **options)
+    t = make_task(task, n, distribution, **collect_options(kwargs))
     m = t.index_size
-    click.echo(f"{task}, n = {n} (m = {m} Index bits), {t.label()}; any streaming algorithm or RNN state:")
+    click.echo(f"{task}, {t.size_name} = {n} (m = {m} Index bits), {t.label()}; any streaming algorithm or RNN "
+               f"state:")
+    for marker_bits, text in t.markers():
+        click.echo(f"  {'reference':32s} {text}")
     names = {"fano": "Fano bound", "sphere": "sphere-covering bound (exact)", "achievable": "random code"}
+    if t.distribution == "permutation":
+        names["fano"] = "permutation Fano (Sun-Woodruff)"
     if bits is not None:
         if bits < 0:
             raise UserError(f"--bits must be non-negative, got {bits}")
@@ -199,18 +226,17 @@ def algorithms(task, n, budget):
                        + (f"; {extra}" if extra else ""))
 
 
-FIGURES = ("index", "exact")
-
-
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--trials", default=4000, show_default=True, type=int, help="streams per cell of the index sweep")
+@click.option("--trials", default=None, type=int, help="streams per cell (default: 4000 index, 2000 istree, recall "
+              "and counting, 800 per bisection step for scaling)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures", "figures_dir", default="figures", show_default=True, type=click.Path(file_okay=False))
 def figures(names, trials, seed, results_dir, figures_dir):
-    """Regenerate figures: with no NAMES the main job (index: the Index budget sweep, resumed, and its figure);
-    `all` for every committed figure (index, exact)."""
+    """Regenerate figures. With no NAMES: the main job (index: the Index budget sweep, resumed, and its figure).
+    NAMES: index, exact, istree, recall, counting, scaling, or all."""
+    from .figures import FIGURES, figure_sweeps, plot_scaling, scaling_cells, scaling_row, write_scaling
     from .plotting import plot_results
 
     names = list(names) or ["index"]
@@ -219,22 +245,35 @@ def figures(names, trials, seed, results_dir, figures_dir):
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise UserError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
+    if trials is not None and trials < 1:
+        raise UserError("--trials must be positive")
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
-    if "index" in names:
-        csv_path = results_dir / "index.csv"
-        do_sweep("index", [1024], FIGURE_ALGORITHMS, trials, seed, csv_path, budgets=list(range(0, 1025, 64)),
-                 resume=True)
-        click.echo(f"figure written to {plot_results([csv_path], figures_dir / 'index.png')}")
-    if "exact" in names:
-        from .exact import exact_rows, plot_exact, write_exact_csv
+    for name in names:
+        if name == "exact":
+            from .exact import exact_rows, plot_exact, write_exact_csv
 
-        rows = []
-        with _progress(sum(m + 1 for m in range(4, 9)), "exact analysis m = 4..8") as bar:
-            for m in range(4, 9):
-                rows.extend(exact_rows(m, range(0, m + 1), seed=seed, time_limit=30.0,
-                                       progress=lambda: bar.update(1)))
-        csv_path = write_exact_csv(rows, results_dir / "exact.csv")
-        click.echo(f"figure written to {plot_exact(csv_path, figures_dir / 'exact.png')}")
+            rows = []
+            with _progress(sum(m + 1 for m in range(4, 9)), "exact analysis m = 4..8") as bar:
+                for m in range(4, 9):
+                    rows.extend(exact_rows(m, range(0, m + 1), seed=seed, time_limit=30.0,
+                                           progress=lambda: bar.update(1)))
+            csv_path = write_exact_csv(rows, results_dir / "exact.csv")
+            click.echo(f"figure written to {plot_exact(csv_path, figures_dir / 'exact.png')}")
+        elif name == "scaling":
+            cells = list(scaling_cells())
+            rows = []
+            with _progress(len(cells), "scaling (bisection per cell)") as bar:
+                for task_name, n, reader in cells:
+                    rows.append(scaling_row(task_name, n, reader, trials or 800, seed))
+                    bar.update(1)
+            csv_path = write_scaling(rows, results_dir / "scaling.csv")
+            click.echo(f"figure written to {plot_scaling(csv_path, figures_dir / 'scaling.png')}")
+        else:
+            csv_path = results_dir / f"{name}.csv"
+            for task_name, n, distribution, options, algs, budgets in figure_sweeps(name):
+                do_sweep(task_name, [n], algs, trials or (4000 if name == "index" else 2000), seed, csv_path,
+                         budgets=budgets, resume=True, distribution=distribution, **options)
+            click.echo(f"figure written to {plot_results([csv_path], figures_dir / f'{name}.png')}")
 
 
 @cli.command()

@@ -19,6 +19,11 @@ def check_output_path(out) -> Path:
     return out
 
 
+def _panel_order(item):
+    (name, label, n), _ = item
+    return (name, n, label)
+
+
 def _panels(rows):
     groups = defaultdict(list)
     for row in rows:
@@ -26,44 +31,58 @@ def _panels(rows):
     return groups
 
 
-def draw_panel(ax, task, rows, title: str | None = None) -> None:
+def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = None) -> None:
     """One panel: every reader's success with its 95% band, the bounds, the impossible region, the floor."""
     m = task.index_size
-    grid = np.unique(np.linspace(0, m, min(m, 400) + 1).round().astype(int))
+    top_bits = max([m] + [int(r["budget_bits"]) for r in rows])
+    grid = np.unique(np.linspace(0, top_bits, 401).round().astype(int))
     bounds = task.bounds(grid)
     x = grid / m
     top = bounds["bound"]
-    ax.fill_between(x, top, 1.02, color="#d62728", alpha=0.08, lw=0, label="impossible (above the tightest bound)")
+    if np.any(np.isfinite(top)):
+        ax.fill_between(x, top, 1.02, color="#d62728", alpha=0.08, lw=0,
+                        label="impossible (above the tightest bound)")
     if np.all(np.isfinite(bounds["sphere"])):
         ax.plot(x, bounds["sphere"], color="black", lw=1.6, label="sphere-covering bound (exact)")
         ax.fill_between(x, bounds["achievable"], bounds["sphere"], color="0.55", alpha=0.35, lw=0,
                         label="optimum lies here (random code .. sphere)")
-    ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label="Fano bound")
-    ax.axhline(0.5, color="0.4", lw=0.9, ls=":", label="guessing floor 1/2")
+    if np.any(np.isfinite(bounds["fano"])):
+        label = "permutation bound (Fano, Sun-Woodruff)" if task.label() == "permutation" else "Fano bound"
+        ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label=label)
+    if task.name == "istree" and task.distribution == "permutation":
+        from streaming.tasks import make_task
+
+        hard = make_task("istree", task.n, "hard").bounds(grid)["bound"]
+        ax.plot(x, hard, color="0.35", lw=1.0, ls=(0, (1, 1)), label="Index-reduction bound (hard distribution)")
+    ax.axhline(task.chance, color="0.4", lw=0.9, ls=":", label=f"guessing floor {task.chance:g}")
+    for j, (bits, text) in enumerate(task.markers()):
+        ax.axvline(bits / m, color=("#9467bd", "#8c564b")[j % 2], lw=1.1, ls="-.", label=text)
 
     readers = defaultdict(list)
     for row in rows:
         readers[row["reader"]].append(row)
-    for i, (reader, rs) in enumerate(sorted(readers.items())):
+    colors = colors or {name: f"C{i % 10}" for i, name in enumerate(sorted(readers))}
+    for reader, rs in sorted(readers.items()):
         rs.sort(key=lambda r: int(r["budget_bits"]))
         b = np.array([int(r["budget_bits"]) for r in rs]) / m
         s = np.array([float(r["success"]) for r in rs])
         lo = np.array([float(r["ci_low"]) for r in rs])
         hi = np.array([float(r["ci_high"]) for r in rs])
-        color = f"C{i % 10}"
+        color = colors[reader]
         ax.plot(b, s, marker="o", ms=3, lw=1.2, color=color, label=reader)
         ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
         bad = [r for r in rs if r.get("audit") == "VIOLATION"]
         if bad:
             ax.scatter([int(r["budget_bits"]) / m for r in bad], [float(r["success"]) for r in bad], marker="x",
                        s=60, color="red", zorder=5, label=f"{reader}: audit VIOLATION")
-    ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
-    ax.set_ylim(0.45, 1.02)
+    ax.set_xlim(0, top_bits / m * 1.02)
+    lowest = min([task.chance] + [float(r["success"]) for r in rows])
+    ax.set_ylim(max(0.0, min(0.45, lowest - 0.05)), 1.02)
     ax.set_xlabel(f"state bits b / m   (m = {m} Index bits)")
     ax.set_ylabel("success probability")
-    ax.set_title(title or f"{task.name}, {task.label()}, n = {task.n}  (95% Clopper-Pearson bands)")
+    ax.set_title(title or f"{task.name}, {task.label()}, {task.size_name} = {task.n}  (95% Clopper-Pearson bands)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
 
 
 def plot_results(paths, out) -> Path:
@@ -80,9 +99,11 @@ def plot_results(paths, out) -> Path:
     panels = _panels(rows)
     cols = min(2, len(panels))
     nrows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(7.0 * cols, 5.2 * nrows), squeeze=False)
-    for ax, ((name, label, n), rs) in zip(axes.flat, sorted(panels.items())):
-        draw_panel(ax, task_from_label(name, n, label), rs)
+    fig, axes = plt.subplots(nrows, cols, figsize=(7.0 * cols, 7.0 * nrows), squeeze=False)
+    palette = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")  # red is the bounds' colour
+    colors = {name: palette[i % len(palette)] for i, name in enumerate(sorted({r["reader"] for r in rows}))}
+    for ax, ((name, label, n), rs) in zip(axes.flat, sorted(panels.items(), key=_panel_order)):
+        draw_panel(ax, task_from_label(name, n, label), rs, colors=colors)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.tight_layout()

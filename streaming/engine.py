@@ -75,13 +75,14 @@ class BudgetViolation(RuntimeError):
     """An algorithm wrote past its budget (debug mode) or changed its params during a run."""
 
 
-def run_tokens(algorithm, tokens: np.ndarray, n: int, budget: int, coins, params=None, debug: bool = False):
+def run_tokens(algorithm, tokens: np.ndarray, n: int, budget: int, coins, params=None, debug: bool = False,
+               task=None):
     """Run an algorithm over explicit streams; returns (outputs int64 per trial, violating steps per trial)."""
     if int(budget) != budget or budget < 0:
         raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
     tokens = np.ascontiguousarray(tokens, dtype=np.int32)
     if params is None:
-        params = algorithm.make_params(n, int(budget), coins)
+        params = algorithm.make_params(n, int(budget), coins, task=task)
     frozen = params.copy()
     outputs = np.empty(tokens.shape[0], dtype=np.int64)
     violations = np.empty(tokens.shape[0], dtype=np.int64)
@@ -109,7 +110,7 @@ def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: 
     """Success count of an algorithm at a budget on `trials` streams of a task with a seed (chunked)."""
     t0 = time.perf_counter()
     coins = coins_for(seed)
-    params = algorithm.make_params(task.n, int(budget), coins)
+    params = algorithm.make_params(task.n, int(budget), coins, task=task)
     successes = 0
     for batch in task.chunks(seed, trials):
         outputs, _ = run_tokens(algorithm, batch.tokens, task.n, budget, coins, params=params, debug=debug)

@@ -87,7 +87,7 @@ class Cell:
 
 
 def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=None, fractions=None,
-               distribution: str = "uniform", **options) -> list:
+               distribution: str | None = None, **options) -> list:
     """Validate everything up front (before any work) and list the cells of the grid."""
     if int(trials) != trials or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
@@ -97,7 +97,7 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
         raise ValueError("give either budgets or fractions")
     cells = []
     for n in ns:
-        make_task(task, n, distribution, **options)  # validates n, distribution and options
+        distribution = make_task(task, n, distribution, **options).distribution  # validates everything
         names = [a.name for a in resolve_names(task, algorithms)]
         bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * n)) for f in fractions))
         for name in names:
@@ -117,7 +117,7 @@ def run_cells(cells: list, done: set = frozenset(), debug: bool = False):
             continue
         algorithm = get_algorithm(cell.task, cell.algorithm)
         result = run_cell(algorithm, task, cell.budget, cell.trials, cell.seed, debug=debug)
-        yield make_row(task, cell.algorithm, cell.budget, algorithm.used_bits(cell.n, cell.budget),
+        yield make_row(task, cell.algorithm, cell.budget, algorithm.bits_used(cell.n, cell.budget, task),
                        result.successes, result.trials, cell.seed, result.seconds, cells=len(cells))
 
 

@@ -27,9 +27,22 @@ class Algorithm:
     output: Callable
     used_bits: Callable
     settings: Callable = field(default=lambda n, b: "")
+    #: plan takes a fourth argument, the Task (its vocabulary, alphabet sizes, c, threshold): properties of the
+    #: distribution known before any stream, like n; never a stream
+    uses_task: bool = False
 
-    def make_params(self, n: int, b: int, coins) -> np.ndarray:
-        params = np.ascontiguousarray(self.plan(int(n), int(b), int(coins)), dtype=np.int64)
+    def bits_used(self, n: int, b: int, task=None) -> int:
+        """The most state bits the algorithm holds at (n, b), for this task when it plans from the task."""
+        return int(self.used_bits(n, b, task) if self.uses_task and task is not None else self.used_bits(n, b))
+
+    def make_params(self, n: int, b: int, coins, task=None) -> np.ndarray:
+        if self.uses_task:
+            if task is None:
+                raise ValueError(f"algorithm {self.name!r} needs the task's description to plan")
+            raw = self.plan(int(n), int(b), int(coins), task)
+        else:
+            raw = self.plan(int(n), int(b), int(coins))
+        params = np.ascontiguousarray(raw, dtype=np.int64)
         if params.ndim != 1 or params.shape[0] < 2 or params[0] != n or params[1] != b:
             raise ValueError(f"plan of {self.name!r} must return int64 params starting with n, b")
         return params

@@ -60,6 +60,11 @@ class Task:
         """m(n): the Index size the task's hard stream embeds (the bound's m)."""
         raise NotImplementedError
 
+    @property
+    def vocab(self) -> int:
+        """Every number in a stream lies in 0..vocab-1 (token ids below NUM0 + vocab)."""
+        raise NotImplementedError
+
     def label(self) -> str:
         """The distribution as written in result rows (with its parameters)."""
         return self.distribution
@@ -69,6 +74,15 @@ class Task:
 
     def bounds(self, budgets) -> dict:
         raise NotImplementedError
+
+    @property
+    def chance(self) -> float:
+        """Success of the best answer without any state (the plots' guessing floor)."""
+        return 0.5
+
+    def markers(self) -> list:
+        """Vertical reference lines for plots: (bits, label)."""
+        return []
 
     def hard_batch(self, seed: int, start: int, count: int, reduction) -> Batch:
         """The reduction applied to uniform Index of size m(n), drawn with the same seed."""

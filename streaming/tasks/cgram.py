@@ -43,6 +43,10 @@ class CgramTask(Task):
         return 1 + self.c * self.blocks
 
     @property
+    def vocab(self) -> int:
+        return (2 * self.blocks + 3) if self.distribution == "hard" else self.keys + self.values + 1
+
+    @property
     def index_size(self) -> int:
         return self.blocks
 
@@ -74,6 +78,10 @@ class CgramTask(Task):
         q = int(rng.integers(self.blocks))
         tokens[pos:] = NUM0 + np.array(grams[q])
         return tokens, int(vals[q])
+
+    @property
+    def chance(self) -> float:
+        return 0.5 if self.distribution == "hard" else 1.0 / self.values
 
     def bounds(self, budgets) -> dict:
         b = np.atleast_1d(np.asarray(budgets, dtype=float))

@@ -2,7 +2,8 @@
 
 Stream: `<s> a_1 .. a_n q t`.
 - ``hard``: the Index reduction: a_j = j if x_j = 1 else 0, q = k, t = 0 (PAPER.md's fix: t = 0, not 1);
-- ``natural``: a_j uniform over 1..A, q uniform over 1..A, threshold t (default 1).
+- ``natural``: a_j uniform over 1..A (default A = n/4), q uniform over 1..A, threshold t (default n/A - 1, so
+  that about half the queries are above it).
 """
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ class CountingTask(Task):
     distributions = ("hard", "natural")
     default_distribution = "hard"
 
-    def __init__(self, n: int, distribution: str = "hard", alphabet: int | None = None, threshold: int = 1):
+    def __init__(self, n: int, distribution: str = "hard", alphabet: int | None = None,
+                 threshold: int | None = None):
         super().__init__(n, distribution)
         self.alphabet = int(alphabet) if alphabet is not None else max(2, self.n // 4)
-        self.threshold = int(threshold)
-        if self.threshold < 0:
-            raise ValueError(f"the threshold t must be >= 0, got {threshold}")
         if self.alphabet < 1:
             raise ValueError(f"the alphabet needs at least one symbol, got {alphabet}")
+        self.threshold = int(threshold) if threshold is not None else max(0, self.n // self.alphabet - 1)
+        if self.threshold < 0:
+            raise ValueError(f"the threshold t must be >= 0, got {threshold}")
 
     @property
     def length(self) -> int:
@@ -36,6 +38,10 @@ class CountingTask(Task):
     @property
     def cut(self) -> int:
         return self.n + 1
+
+    @property
+    def vocab(self) -> int:
+        return self.n + 1 if self.distribution == "hard" else max(self.alphabet, self.threshold) + 1
 
     @property
     def index_size(self) -> int:

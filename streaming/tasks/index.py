@@ -77,6 +77,10 @@ class IndexTask(Task):
         return self.n + 1
 
     @property
+    def vocab(self) -> int:
+        return self.n + 1
+
+    @property
     def index_size(self) -> int:
         return self.n
 

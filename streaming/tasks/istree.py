@@ -88,7 +88,7 @@ def bell_bits(n_nodes: int) -> int:
             new.append(new[-1] + v)
         row = new
     bell = row[-1]
-    return (bell + 1 - 1).bit_length() if bell + 1 > 1 else 0
+    return bell.bit_length()  # = ceil(log2(B_N + 1))
 
 
 class IsTreeTask(Task):
@@ -112,6 +112,10 @@ class IsTreeTask(Task):
     def cut(self) -> int:
         # hard: Bob holds the last edge; permutation: Bob holds his n - 1 edges
         return self.length - 3 * (self.n // 2 - 1) if self.distribution == "permutation" else self.length - 3
+
+    @property
+    def vocab(self) -> int:
+        return self.n + 1
 
     @property
     def index_size(self) -> int:
@@ -144,6 +148,12 @@ class IsTreeTask(Task):
         edges = prufer_tree(rng, self.n) if tree else random_non_tree(rng, self.n)
         edges = edges[rng.permutation(len(edges))]
         return red.edges_to_tokens(edges[None])[0], int(tree)
+
+    def markers(self) -> list:
+        from streaming.algorithms.istree import unionfind_bits
+
+        return [(bell_bits(self.n), f"exact possible: ceil(log2(B_N + 1)) = {bell_bits(self.n)} bits"),
+                (unionfind_bits(self.n), f"union-find's memory: {unionfind_bits(self.n)} bits")]
 
     def bounds(self, budgets) -> dict:
         b = np.atleast_1d(np.asarray(budgets, dtype=float))

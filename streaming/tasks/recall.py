@@ -42,6 +42,10 @@ class RecallTask(Task):
         return 2 * self.pairs + 1
 
     @property
+    def vocab(self) -> int:
+        return (2 * self.pairs + 3) if self.distribution == "hard" else self.keys + self.values + 1
+
+    @property
     def index_size(self) -> int:
         return self.pairs
 
@@ -63,6 +67,10 @@ class RecallTask(Task):
         q = int(rng.integers(self.pairs))
         tokens[-1] = NUM0 + keys[q]
         return tokens, int(vals[q])
+
+    @property
+    def chance(self) -> float:
+        return 0.5 if self.distribution == "hard" else 1.0 / self.values
 
     def bounds(self, budgets) -> dict:
         b = np.atleast_1d(np.asarray(budgets, dtype=float))

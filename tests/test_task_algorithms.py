@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from cli.main import main
+from commcomplexity import reductions as red
+from commcomplexity.protocols import exact_success
+from streaming.algorithms import REGISTRY, algorithms_for, get_algorithm
+from streaming.algorithms.istree import unionfind_bits
+from streaming.engine import coins_for, run_cell, run_tokens
+from streaming.tasks import make_task
+from tests.conftest import all_instances
+
+COINS = coins_for(5)
+
+
+@pytest.mark.parametrize("distribution", ["hard", "permutation", "random", "authors"])
+def test_unionfind_exact_at_its_memory_and_not_below(distribution):
+    n = 16
+    task = make_task("istree", n, distribution)
+    alg = get_algorithm("istree", "unionfind")
+    need = unionfind_bits(n)
+    assert run_cell(alg, task, need, 1500, seed=1, debug=True).successes == 1500
+    assert run_cell(alg, task, need - 1, 1500, seed=1, debug=True).successes < 1500
+
+
+def test_partial_unionfind_errs_only_on_non_trees():
+    task = make_task("istree", 40, "random")
+    alg = get_algorithm("istree", "partial-unionfind")
+    batch = task.batch(2, 0, 1500)
+    for b in (20, 80, 200):
+        out, _ = run_tokens(alg, batch.tokens, task.n, b, COINS, task=task, debug=True)
+        assert np.all(out[batch.answers == 1] == 1)  # a tree is never called a non-tree
+
+
+@pytest.mark.parametrize("m", [3, 5, 7])
+def test_adapters_equal_their_index_coder_through_the_reduction(m):
+    """Run backwards, each reduction turns the Index coder's exact success into the task's, bit for bit."""
+    x, k = all_instances(m)
+    cases = [("recall", 2 * m, red.index_to_recall, 0, {}), ("counting", m, red.index_to_counting, 0, {}),
+             ("cgram", 3 * m, lambda x, k: red.index_to_cgram(x, k, 3), 0, {"c": 3}),
+             ("istree", m + 3, red.index_to_istree, 1, {})]
+    for name, size, reduction, reserve, options in cases:
+        task = make_task(name, size, **options)
+        tokens, answers, _ = reduction(x, k)
+        adapters = [a for a in algorithms_for(name) if a.uses_task and "Index coder" in a.summary]
+        assert adapters
+        for alg in adapters:
+            inner = get_algorithm("index", "blockcode" if "blockcode" in alg.name else
+                                  "trellis" if alg.name in ("star-coder", "trellis") else alg.name)
+            for b in range(reserve, m + reserve + 1):
+                out, _ = run_tokens(alg, tokens, size, b, COINS, task=task, debug=True)
+                got = np.count_nonzero(out == answers) / len(answers)
+                want = float(exact_success(inner, m, b - reserve, COINS))
+                assert abs(got - want) < 1e-12, (name, alg.name, b)
+
+
+def test_table_and_counters_reach_exactness_when_everything_fits():
+    recall = make_task("recall", 16, "natural", keys=8, values=3)
+    res = run_cell(get_algorithm("recall", "table"), recall, 4000, 500, seed=0, debug=True)
+    assert res.successes / res.trials > 0.95  # hashing 8 keys into hundreds of slots: rare collisions
+    counting = make_task("counting", 64, "natural", alphabet=8, threshold=3)
+    assert run_cell(get_algorithm("counting", "counters"), counting, 8 * 3, 800, 0, debug=True).successes == 800
+
+
+def test_countmin_never_underestimates():
+    task = make_task("counting", 200, "natural", alphabet=40, threshold=4)
+    batch = task.batch(1, 0, 2000)
+    alg = get_algorithm("counting", "countmin")
+    for b in (12, 48, 120):
+        out, _ = run_tokens(alg, batch.tokens, task.n, b, COINS, task=task, debug=True)
+        assert np.all(out[batch.answers == 1] == 1)
+
+
+@pytest.mark.parametrize("key", sorted(k for k in REGISTRY if k[0] != "index"))
+def test_every_task_algorithm_stays_in_budget(key):
+    name, alg_name = key
+    alg = REGISTRY[key]
+    sizes = {"istree": 12, "recall": 24, "cgram": 24, "counting": 24}
+    for distribution in make_task(name, sizes[name]).distributions:
+        task = make_task(name, sizes[name], distribution)
+        for b in (0, 1, 3, task.index_size // 2, task.index_size, 3 * task.index_size, 100):
+            res = run_cell(alg, task, b, 50, seed=3, debug=True)
+            assert alg.bits_used(task.n, b, task) <= b
+            assert 0 <= res.successes <= 50
+
+
+@pytest.mark.parametrize("args", [
+    ["--task", "istree", "--n", "64", "--budgets", "0:400:100"],
+    ["--task", "istree", "--n", "32", "--distribution", "permutation", "--budgets", "0:200:50",
+     "--algorithms", "unionfind,partial-unionfind"],
+    ["--task", "recall", "--n", "128", "--budgets", "0:128:32"],
+    ["--task", "recall", "--n", "64", "--distribution", "natural", "--keys", "64", "--values", "4",
+     "--budgets", "0:256:64", "--algorithms", "table"],
+    ["--task", "cgram", "--n", "96", "--budgets", "0:64:16"],
+    ["--task", "counting", "--n", "128", "--budgets", "0:128:32"],
+])
+def test_audit_passes_on_every_task(args, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", *args, "--trials", "600", "--strict", "--out", str(out)])
+    assert exc.value.code == 0, capsys.readouterr().err
+    text = out.read_text()
+    assert "VIOLATION" not in text and text.count("\n") > 4
+
+
+@pytest.mark.parametrize("args", [
+    ["sweep", "--task", "istree", "--n", "3", "--budgets", "4"],
+    ["sweep", "--task", "cgram", "--c", "1", "--n", "12", "--budgets", "4"],
+    ["sweep", "--task", "counting", "--threshold", "-1", "--n", "12", "--budgets", "4"],
+    ["sweep", "--task", "recall", "--distribution", "natural", "--keys", "3", "--n", "20", "--budgets", "4"],
+    ["sweep", "--task", "istree", "--distribution", "permutation", "--n", "9", "--budgets", "4"],
+    ["bound", "--task", "istree", "--n", "2", "--bits", "4"],
+])
+def test_bad_task_sizes_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_bound_for_every_task(capsys):
+    for task in ("index", "istree", "recall", "cgram", "counting"):
+        with pytest.raises(SystemExit) as exc:
+            main(["bound", "--task", task, "--n", "64", "--success", "0.9"])
+        assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "217 bits" in out  # the Bell-number line at N = 64
+    with pytest.raises(SystemExit):
+        main(["bound", "--task", "istree", "--n", "1024", "--distribution", "permutation", "--bits", "1024"])
+    assert "0.846" in capsys.readouterr().out
