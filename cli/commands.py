@@ -207,7 +207,7 @@ def fewest_bits_for(task, key: str, success: float):
 def algorithms(task, n, budget):
     """List the registered budgeted algorithms: what each does and the memory it uses."""
     from streaming.algorithms import REGISTRY
-    from streaming.tasks import TASKS
+    from streaming.tasks import TASKS, make_task
 
     if task is not None and task not in TASKS:
         raise UserError(f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")
@@ -221,9 +221,14 @@ def algorithms(task, n, budget):
         click.echo(f"{t:8s} {name:12s} {alg.summary}")
         click.echo(f"{'':21s} memory: {alg.memory}")
         if n is not None:
-            extra = alg.settings(n, budget)
-            click.echo(f"{'':21s} at n = {n}, b = {budget}: uses {alg.used_bits(n, budget)} bits"
-                       + (f"; {extra}" if extra else ""))
+            try:
+                instance = make_task(t, n)
+            except ValueError as exc:
+                click.echo(f"{'':21s} at n = {n}: {exc}")
+                continue
+            extra = alg.settings(n, budget) if not alg.uses_task else ""
+            click.echo(f"{'':21s} at n = {n}, b = {budget} ({instance.label()}): uses "
+                       f"{alg.bits_used(n, budget, instance)} bits" + (f"; {extra}" if extra else ""))
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from cli.main import main
-from streaming.algorithms import algorithms_for
+from streaming.algorithms import REGISTRY, algorithms_for
 from streaming.results import COLUMNS, TIMING
 from streaming.sweep import parse_fractions, parse_int_list
 
@@ -127,12 +127,15 @@ def test_bound_command_prints_labelled_lines(capsys):
 
 
 def test_algorithms_lists_memory(capsys):
-    code, out, _ = run_cli(["algorithms", "--n", "1024", "--budget", "512"], capsys)
+    code, out, _ = run_cli(["algorithms", "--task", "index", "--n", "1024", "--budget", "512"], capsys)
     assert code == 0
     for name in ("prefix", "majority", "subset", "blockcode"):
         assert name in out
     assert out.count("memory:") == len(algorithms_for("index")) and "uses 512 bits" in out
     assert "nu=9" in out and "peak 512 bits" in out
+    code, out, _ = run_cli(["algorithms", "--n", "64", "--budget", "391"], capsys)
+    assert code == 0 and out.count("memory:") == len(REGISTRY)
+    assert "uses 391 bits" in out  # union-find at its exact memory for N = 64
 
 
 def test_same_csv_with_one_and_two_threads(tmp_path):
