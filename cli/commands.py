@@ -287,19 +287,27 @@ def figures(names, trials, seed, results_dir, figures_dir):
 @click.option("--bits", "bits_text", required=True, help="message bits: 2, or 0,1,2, or 0:6:1")
 @click.option("--seed", default=0, show_default=True, type=int, help="public coins of the algorithms")
 @click.option("--time-limit", default=60.0, show_default=True, type=float, help="seconds per integer program")
-def exact(task, m, bits_text, seed, time_limit):
-    """Exact success at small m: the optimal one-way protocol, the bounds, every registered algorithm."""
+@click.option("--c", "c", default=3, show_default=True, type=int, help="cgram: the gram length")
+def exact(task, m, bits_text, seed, time_limit, c):
+    """Exact success at small m (the Index bits a task's hard stream embeds): the optimal one-way protocol, the
+    bounds, and every registered algorithm of the task on its hard distribution."""
+    from streaming.tasks import TASKS
+
     from .exact import exact_rows
 
-    if task != "index":
-        raise UserError(f"exact analysis is implemented for task index only, got {task!r}")
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")
+    if c < 2:
+        raise UserError(f"--c must be at least 2, got {c}")
+    if task == "istree" and m < 1:
+        raise UserError("IsTree needs m >= 1 (N = m + 3 >= 4 nodes)")
     if not 1 <= m <= 16:
         raise UserError(f"--m must lie in 1..16 (the enumeration has 2^m * m streams), got {m}")
     if time_limit <= 0:
         raise UserError("--time-limit must be positive")
     for b in _int_list(bits_text, "bits"):
-        click.echo(f"index, m = {m}, b = {b} (exact: every x in {{0,1}}^{m}, every k):")
-        for r in exact_rows(m, [b], seed=seed, time_limit=time_limit):
+        click.echo(f"{task}, m = {m}, b = {b} (exact on the hard distribution: every x in {{0,1}}^{m}, every k):")
+        for r in exact_rows(m, [b], seed=seed, time_limit=time_limit, task_name=task, c=c):
             note = {"optimum": f"  ({r['status']}, {r['seconds']:.2f} s)", "optimum-upper": "  (proven upper bound)",
                     "sphere": "  (sphere-covering bound)", "fano": "  (Fano bound)"}.get(r["reader"], "")
             name = {"optimum": "optimal one-way protocol", "optimum-upper": "optimum at most"}.get(r["reader"],
@@ -317,19 +325,21 @@ def exact(task, m, bits_text, seed, time_limit):
 @click.option("--seed", default=0, show_default=True, type=int, help="fixes the public coins and the search")
 @click.option("--time-limit", default=10.0, show_default=True, type=float, help="seconds for a birthday search")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="write the witness as JSON")
-def adversary(task, algorithm, n, budget, seed, time_limit, out):
-    """Find two inputs the algorithm cannot tell apart at the cut, so that one of them is answered wrongly."""
+@click.option("--c", "c", default=None, type=int, help="cgram: the gram length (default 3)")
+def adversary(task, algorithm, n, budget, seed, time_limit, out, c):
+    """Find two inputs the algorithm cannot tell apart at the cut, so that one of them is answered wrongly
+    (on the task's hard distribution, through its reduction from Index)."""
     import json
 
     from commcomplexity.adversary import find_witness
     from streaming.algorithms import get_algorithm
+    from streaming.tasks import make_task
 
-    if task != "index":
-        raise UserError(f"the adversary is implemented for task index only, got {task!r}")
     if n < 1 or budget < 0 or time_limit <= 0:
         raise UserError("--n and --time-limit must be positive and --budget non-negative")
+    instance = make_task(task, n, **({"c": c} if c is not None else {}))
     alg = get_algorithm(task, algorithm)
-    result = find_witness(alg, n, budget, seed=seed, time_limit=time_limit)
+    result = find_witness(alg, n, budget, seed=seed, time_limit=time_limit, task=instance)
     if result.witness is None:
         click.echo(f"{algorithm}, n = {n}, b = {budget}: {result.message}")
         sys.exit(1 if result.method == "birthday" else 0)

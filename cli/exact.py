@@ -11,8 +11,12 @@ PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")  # red is the o
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def exact_rows(m: int, bits_list, seed: int = 0, time_limit: float = 60.0, algorithms=None, progress=None):
-    """Rows for every b: the optimum (with its status), the sphere and Fano bounds, each algorithm's exact success."""
+def exact_rows(m: int, bits_list, seed: int = 0, time_limit: float = 60.0, algorithms=None, progress=None,
+               task_name: str = "index", c: int = 3):
+    """Rows for every b: the optimum (with its status), the sphere and Fano bounds, each algorithm's exact success
+    on the task's hard distribution (every x, every k, through the reduction)."""
+    from commcomplexity.reductions import size_for_index_size
+    from streaming.tasks import make_task
     from commcomplexity.bounds import fano_success, sphere_success
     from commcomplexity.protocols import exact_success, optimal_protocol
     from streaming.algorithms import algorithms_for
@@ -20,8 +24,10 @@ def exact_rows(m: int, bits_list, seed: int = 0, time_limit: float = 60.0, algor
 
     if m < 1 or m > 16:
         raise ValueError(f"exact analysis needs 1 <= m <= 16, got {m}")
-    algs = algorithms if algorithms is not None else algorithms_for("index")
+    algs = algorithms if algorithms is not None else algorithms_for(task_name)
     coins = coins_for(seed)
+    options = {"c": c} if task_name == "cgram" else {}
+    task = make_task(task_name, size_for_index_size(task_name, m, c), **options)
     for b in bits_list:
         opt = optimal_protocol(m, b, time_limit=time_limit) if m <= 10 else None
         rows = []
@@ -32,10 +38,10 @@ def exact_rows(m: int, bits_list, seed: int = 0, time_limit: float = 60.0, algor
         rows.append(dict(reader="sphere", success=float(sphere_success(m, b)), status="bound", seconds=0.0))
         rows.append(dict(reader="fano", success=float(fano_success(m, b)), status="bound", seconds=0.0))
         for alg in algs:
-            rows.append(dict(reader=alg.name, success=float(exact_success(alg, m, b, coins)), status="exact",
-                             seconds=0.0))
+            rows.append(dict(reader=alg.name, success=float(exact_success(alg, m, b, coins, task=task)),
+                             status="exact", seconds=0.0))
         for r in rows:
-            r.update(task="index", m=m, bits=b)
+            r.update(task=task_name, m=m, bits=b)
             yield r
         if progress is not None:
             progress()
@@ -58,18 +64,12 @@ def plot_exact(csv_path, out) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from streaming.results import ResultsError
+    from streaming.results import read_table
 
     from .plotting import check_output_path
 
     out = check_output_path(out)
-    try:
-        with open(csv_path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ResultsError(f"{csv_path}: cannot read ({exc})") from None
-    if not rows or set(EXACT_COLUMNS) - set(rows[0]):
-        raise ResultsError(f"{csv_path} is not a streambound exact-analysis file")
+    rows = read_table(csv_path, EXACT_COLUMNS, "exact-analysis")
     ms = sorted({int(r["m"]) for r in rows})
     fig, axes = plt.subplots(1, len(ms), figsize=(3.6 * len(ms), 4.2), squeeze=False, sharey=True)
     readers = [r for r in dict.fromkeys(r["reader"] for r in rows) if r not in ("optimum", "optimum-upper",

@@ -111,18 +111,12 @@ def plot_scaling(csv_path, out) -> Path:
     import matplotlib.pyplot as plt
 
     from commcomplexity.info import binary_entropy
-    from streaming.results import ResultsError
+    from streaming.results import read_table
 
     from .plotting import check_output_path
 
     out = check_output_path(out)
-    try:
-        with open(csv_path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ResultsError(f"{csv_path}: cannot read ({exc})") from None
-    if not rows or set(SCALING_COLUMNS) - set(rows[0]):
-        raise ResultsError(f"{csv_path} is not a streambound scaling file")
+    rows = read_table(csv_path, SCALING_COLUMNS, "scaling")
     fig, ax = plt.subplots(figsize=(8.5, 6.5))
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     palette = {t: f"C{i}" for i, t in enumerate(tasks)}

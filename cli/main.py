@@ -5,7 +5,6 @@ Every user mistake ends in one line on stderr and exit code 2; Ctrl-C keeps the 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 

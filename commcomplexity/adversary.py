@@ -8,7 +8,9 @@ x_k != x'_k one of the two is answered wrongly. Search, cheapest first:
    fixed; by pigeonhole two settings share a state, so for a deterministic algorithm the search cannot fail;
 3. birthday (larger b): random parts until two share a state (about sqrt(pi/2 * 2^b) tries), within a time
    limit, saying so honestly when it gives up.
-Every witness is checked by re-running both full streams before it is reported.
+Every witness is checked by re-running both full streams before it is reported. Every task works through its
+reduction: the search runs over the m Index bits and builds Alice's part of the task's hard stream from them (an
+IsTree witness is two edge lists, and Bob's edge).
 """
 from __future__ import annotations
 
@@ -38,14 +40,13 @@ class SearchResult:
     message: str
 
 
-def _alice_tokens(x: np.ndarray) -> np.ndarray:
-    from streaming.tokens import BOS, NUM0
+def _alice_tokens(task, x: np.ndarray) -> np.ndarray:
+    """Alice's part of the task's hard stream for each row of x (it does not depend on the query)."""
+    from .reductions import hard_stream
 
     x = np.atleast_2d(x)
-    out = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.int32)
-    out[:, 0] = BOS
-    out[:, 1:] = NUM0 + x
-    return out
+    tokens, _, cut = hard_stream(task, x, np.ones(x.shape[0], dtype=np.int64))
+    return np.ascontiguousarray(tokens[:, :cut])
 
 
 def _keys(states: np.ndarray) -> np.ndarray:
@@ -71,22 +72,25 @@ def _first_collision(keys: np.ndarray, states: np.ndarray):
     return None
 
 
-def _make_witness(algorithm, n, budget, seed, coins, params, x, xp, method, tries, seconds) -> dict:
+def _make_witness(algorithm, task, budget, seed, coins, params, x, xp, method, tries, seconds) -> dict:
     from streaming.engine import cut_states, run_tokens
-    from streaming.tasks.index import encode
     from streaming.tokens import render
 
+    from .reductions import hard_stream
+
+    n = task.n
     diff = np.flatnonzero(x != xp)
     k = int(diff[0]) + 1
-    states = cut_states(algorithm, _alice_tokens(np.stack([x, xp])), budget, coins, n, params=params)
-    outputs, _ = run_tokens(algorithm, encode(np.stack([x, xp]), np.array([k, k])), n, budget, coins,
-                            params=params)
-    if not np.array_equal(states[0], states[1]) or outputs[0] != outputs[1]:
+    states = cut_states(algorithm, _alice_tokens(task, np.stack([x, xp])), budget, coins, n, params=params)
+    streams, answers, _ = hard_stream(task, np.stack([x, xp]), np.array([k, k]))
+    outputs, _ = run_tokens(algorithm, streams, n, budget, coins, params=params)
+    if not np.array_equal(states[0], states[1]) or outputs[0] != outputs[1] or answers[0] == answers[1]:
         raise RuntimeError("internal error: a reported collision does not hold")
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "task": algorithm.task,
+        "task_options": {"c": task.c} if task.name == "cgram" else {},
         "algorithm": algorithm.name,
         "n": int(n),
         "budget": int(budget),
@@ -97,60 +101,68 @@ def _make_witness(algorithm, n, budget, seed, coins, params, x, xp, method, trie
         "k": k,
         "state": "".join(f"{int(w):016x}" for w in states[0][::-1]),
         "answer": int(outputs[0]),
-        "correct": [int(x[k - 1]), int(xp[k - 1])],
-        "stream": render(encode(x[None], np.array([k]))[0]),
-        "stream_prime": render(encode(xp[None], np.array([k]))[0]),
+        "correct": [int(answers[0]), int(answers[1])],
+        "stream": render(streams[0]),
+        "stream_prime": render(streams[1]),
         "method": method,
         "tries": int(tries),
         "seconds": round(float(seconds), 3),
     }
 
 
-def _single_bit(algorithm, n, budget, coins, params, x0):
-    """x0 with one bit flipped that leaves the state unchanged, or None."""
+def _single_bit(algorithm, task, budget, coins, params, x0):
+    """x0 with one Index bit flipped that leaves the state unchanged, or None."""
     from streaming.engine import cut_states
 
-    flips = np.repeat(x0[None], n + 1, axis=0)
-    flips[np.arange(1, n + 1), np.arange(n)] ^= 1
-    states = cut_states(algorithm, _alice_tokens(flips), budget, coins, n, params=params)
+    m = x0.shape[0]
+    flips = np.repeat(x0[None], m + 1, axis=0)
+    flips[np.arange(1, m + 1), np.arange(m)] ^= 1
+    states = cut_states(algorithm, _alice_tokens(task, flips), budget, coins, task.n, params=params)
     same = np.flatnonzero((states[1:] == states[0]).all(axis=1))
     return flips[same[0] + 1] if same.size else None
 
 
 def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: float = 10.0,
-                 certified_max_bits: int = CERTIFIED_MAX_BITS, single_bit: bool = True) -> SearchResult:
-    """Search two Alice parts that the algorithm (public coins fixed by the seed) cannot tell apart."""
-    from streaming.engine import continue_states, coins_for, cut_states
-    from streaming.tokens import NUM0
+                 certified_max_bits: int = CERTIFIED_MAX_BITS, single_bit: bool = True, task=None) -> SearchResult:
+    """Search two Alice parts that the algorithm (public coins fixed by the seed) cannot tell apart.
+
+    `task` is a task object with its hard distribution (Index of size n when None); the search runs over the
+    m embedded Index bits and builds the streams through the task's reduction."""
+    from streaming.engine import coins_for, cut_states
+    from streaming.tasks import make_task
 
     if n < 1 or budget < 0:
         raise ValueError(f"need n >= 1 and budget >= 0, got n = {n}, budget = {budget}")
     if time_limit <= 0:
         raise ValueError(f"time limit must be positive, got {time_limit}")
+    task = task if task is not None else make_task("index", n)
+    n, m = task.n, task.index_size
     t0 = time.perf_counter()
     coins = coins_for(seed)
-    params = algorithm.make_params(n, budget, coins)
+    params = algorithm.make_params(n, budget, coins, task=task)
     rng = np.random.default_rng(seed)
-    x0 = rng.integers(0, 2, size=n).astype(np.int64)
+    x0 = rng.integers(0, 2, size=m).astype(np.int64)
 
     def done(x, xp, method, tries):
-        w = _make_witness(algorithm, n, budget, seed, coins, params, x, xp, method, tries,
+        w = _make_witness(algorithm, task, budget, seed, coins, params, x, xp, method, tries,
                           time.perf_counter() - t0)
         return SearchResult(w, method, tries, time.perf_counter() - t0, f"witness found by {method} search")
+
+    def states_of(xs):
+        return cut_states(algorithm, _alice_tokens(task, xs), budget, coins, n, params=params)
 
     tries = 0
     # 1. single-bit flips
     if single_bit:
-        result = _single_bit(algorithm, n, budget, coins, params, x0)
+        result = _single_bit(algorithm, task, budget, coins, params, x0)
         if result is not None:
-            return done(x0, result, "single-bit", n + 1)
-        tries = n + 1
+            return done(x0, result, "single-bit", m + 1)
+        tries = m + 1
 
-    # 2. certified: all settings of the last v positions (v = b + 1 when b < n; every x when n is small)
-    v = budget + 1 if budget < n else n
-    if v <= certified_max_bits + 1 and v <= n:
-        fixed = n - v
-        start = continue_states(algorithm, _alice_tokens(x0[None, :fixed]), budget, coins, n, params=params)[0]
+    # 2. certified: all settings of the last v Index bits (v = b + 1 when b < m; every x when m is small)
+    v = budget + 1 if budget < m else m
+    if v <= certified_max_bits + 1 and v <= m:
+        fixed = m - v
         all_keys, all_states = [], []
         total = 1 << v
         lo, chunk = 0, 1 << 12  # chunks grow: a collision usually shows up after about 2^(b/2) settings
@@ -158,9 +170,9 @@ def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: floa
             hi = min(total, lo + chunk)
             chunk = min(2 * chunk, CHUNK)
             settings = np.arange(lo, hi, dtype=np.int64)
-            bits = (settings[:, None] >> np.arange(v)) & 1
-            st = continue_states(algorithm, (NUM0 + bits).astype(np.int32), budget, coins, n, params=params,
-                                 start=start, t0=fixed + 1)
+            xs = np.repeat(x0[None], hi - lo, axis=0)
+            xs[:, fixed:] = (settings[:, None] >> np.arange(v)) & 1
+            st = states_of(xs)
             tries += hi - lo
             all_keys.append(_keys(st))
             all_states.append(st)
@@ -175,19 +187,19 @@ def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: floa
                 return done(x, xp, "certified", tries)
             lo = hi
         seconds = time.perf_counter() - t0
-        if budget >= n:
+        if budget >= m:
             return SearchResult(None, "certified", tries, seconds,
-                                f"no witness exists: all 2^{n} Alice parts leave distinct states "
-                                f"(the algorithm is exact with b = {budget} >= n)")
+                                f"no witness exists: all 2^{m} Alice parts leave distinct states "
+                                f"(the algorithm can be exact with b = {budget} >= m = {m})")
         raise RuntimeError("pigeonhole violated: 2^(b+1) parts in distinct b-bit states")
 
     # 3. birthday search over random parts
-    expected = math.sqrt(math.pi / 2 * 2.0 ** min(budget, n))
+    expected = math.sqrt(math.pi / 2 * 2.0 ** min(budget, m))
     all_keys, all_states, all_x = [], [], []
     chunk = 1 << 14
     while time.perf_counter() - t0 < time_limit:
-        xs = rng.integers(0, 2, size=(chunk, n)).astype(np.int64)
-        st = cut_states(algorithm, _alice_tokens(xs), budget, coins, n, params=params)
+        xs = rng.integers(0, 2, size=(chunk, m)).astype(np.int64)
+        st = states_of(xs)
         tries += chunk
         all_keys.append(_keys(st))
         all_states.append(st)
@@ -205,8 +217,9 @@ def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: floa
                         f"{expected:.3g} tries at b = {budget}); raise --time-limit")
 
 
-_FIELDS = {"format": str, "version": int, "task": str, "algorithm": str, "n": int, "budget": int, "seed": int,
-           "coins": str, "x": str, "x_prime": str, "k": int, "state": str, "answer": int, "correct": list}
+_FIELDS = {"format": str, "version": int, "task": str, "task_options": dict, "algorithm": str, "n": int,
+           "budget": int, "seed": int, "coins": str, "x": str, "x_prime": str, "k": int, "state": str, "answer": int,
+           "correct": list}
 
 
 def load_witness(path) -> dict:
@@ -224,12 +237,19 @@ def load_witness(path) -> dict:
             raise WitnessError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     if data["version"] != FORMAT_VERSION:
         raise WitnessError(f"{path}: witness format version {data['version']} is not supported")
-    n = data["n"]
+    from streaming.tasks import make_task
+
+    try:
+        task = make_task(data["task"], data["n"], **data["task_options"])
+    except (ValueError, TypeError) as exc:
+        raise WitnessError(f"{path}: {exc}") from None
+    m = task.index_size
     for key in ("x", "x_prime"):
-        if len(data[key]) != n or set(data[key]) - {"0", "1"}:
-            raise WitnessError(f"{path}: field {key!r} must be {n} bits")
-    if not 1 <= data["k"] <= n or n < 1 or data["budget"] < 0:
-        raise WitnessError(f"{path}: k, n or budget out of range")
+        if len(data[key]) != m or set(data[key]) - {"0", "1"}:
+            raise WitnessError(f"{path}: field {key!r} must be {m} bits")
+    if not 1 <= data["k"] <= m or data["budget"] < 0:
+        raise WitnessError(f"{path}: k or budget out of range")
+    data["_task"] = task
     return data
 
 
@@ -237,11 +257,11 @@ def replay(path) -> dict:
     """Re-run both streams from scratch; return a summary, or raise WitnessError when the witness fails."""
     from streaming.algorithms import get_algorithm
     from streaming.engine import cut_states, run_tokens
-    from streaming.tasks.index import encode
+
+    from .reductions import hard_stream
 
     data = load_witness(path)
-    if data["task"] != "index":
-        raise WitnessError(f"{path}: witnesses for task {data['task']!r} are not supported yet")
+    task = data["_task"]
     try:
         algorithm = get_algorithm(data["task"], data["algorithm"])
     except ValueError as exc:
@@ -252,16 +272,18 @@ def replay(path) -> dict:
     xp = np.array([int(c) for c in data["x_prime"]], dtype=np.int64)
     if x[k - 1] == xp[k - 1]:
         raise WitnessError(f"{path}: x and x' agree at k = {k}, so the pair proves nothing")
-    states = cut_states(algorithm, _alice_tokens(np.stack([x, xp])), budget, coins, n)
+    params = algorithm.make_params(n, budget, coins, task=task)
+    states = cut_states(algorithm, _alice_tokens(task, np.stack([x, xp])), budget, coins, n, params=params)
     if not np.array_equal(states[0], states[1]):
         raise WitnessError(f"{path}: the witness does not hold: the two parts leave different states")
     state_hex = "".join(f"{int(w):016x}" for w in states[0][::-1])
     if state_hex != data["state"]:
         raise WitnessError(f"{path}: the recorded state does not match the re-run")
-    outputs, _ = run_tokens(algorithm, encode(np.stack([x, xp]), np.array([k, k])), n, budget, coins)
+    streams, answers, _ = hard_stream(task, np.stack([x, xp]), np.array([k, k]))
+    outputs, _ = run_tokens(algorithm, streams, n, budget, coins, params=params)
     if outputs[0] != outputs[1] or int(outputs[0]) != data["answer"]:
         raise WitnessError(f"{path}: the recorded answer does not match the re-run")
-    correct = [int(x[k - 1]), int(xp[k - 1])]
+    correct = [int(answers[0]), int(answers[1])]
     wrong = 0 if outputs[0] != correct[0] else 1
     return {"algorithm": algorithm.name, "n": n, "budget": budget, "k": k, "state": state_hex,
             "answer": int(outputs[0]), "correct": correct, "wrong_stream": wrong}

@@ -173,3 +173,28 @@ def permutation_answers(sigma, i, j):
     sigma = np.atleast_2d(np.asarray(sigma, dtype=np.int64))
     bit = (sigma[np.arange(sigma.shape[0]), np.asarray(i) - 1] >> np.asarray(j)) & 1
     return np.where(bit == 0, YES_ANSWER, NO_ANSWER)
+
+
+# --- one entry point for every task's hard stream --------------------------------------------------------------
+def hard_stream(task, x, k):
+    """(tokens, answers, cut) of a task object's hard stream for Index instances (x, k)."""
+    name = task.name
+    if name == "index":
+        from streaming.tasks.index import encode
+
+        x2, k2, trials, m = _check(x, k)
+        return encode(x2, k2), x2[np.arange(trials), k2 - 1].copy(), m + 1
+    if name == "recall":
+        return index_to_recall(x, k)
+    if name == "counting":
+        return index_to_counting(x, k)
+    if name == "istree":
+        return index_to_istree(x, k)
+    if name == "cgram":
+        return index_to_cgram(x, k, task.c)
+    raise ValueError(f"no reduction for task {name!r}")
+
+
+def size_for_index_size(task: str, m: int, c: int = 3) -> int:
+    """The task size whose hard stream embeds exactly m Index bits (the inverse of index_size)."""
+    return {"index": m, "recall": 2 * m, "counting": m, "istree": m + 3, "cgram": c * m}[task]

@@ -72,3 +72,13 @@ def store_answer(state, answer, budget):
 @njit(cache=True)
 def load_answer(state, budget):
     return np.int64(get_bits(state, 0, min(budget, 64)))
+
+
+@njit(cache=True, inline="always")
+def popcount(x):
+    """Number of set bits of a 64-bit word."""
+    x = np.uint64(x)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))

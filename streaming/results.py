@@ -85,3 +85,17 @@ class RowWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def read_table(path, columns, what: str) -> list:
+    """Rows of a CSV written by one of our commands, checked for its columns (ResultsError otherwise)."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ResultsError(f"{path}: cannot read ({exc})") from None
+    if not rows or set(columns) - set(rows[0]):
+        raise ResultsError(f"{path} is not a streambound {what} file")
+    return rows

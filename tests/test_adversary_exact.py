@@ -1,8 +1,6 @@
-import itertools
 import json
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from cli.main import main
@@ -162,3 +160,35 @@ def test_exact_command(capsys):
         with pytest.raises(SystemExit) as exc:
             main(bad)
         assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+TASK_SIZES = {"istree": 14, "recall": 24, "cgram": 30, "counting": 12}
+
+
+@pytest.mark.parametrize("key", sorted(k for k in __import__("streaming.algorithms").algorithms.REGISTRY
+                                       if k[0] != "index"))
+def test_witness_for_every_algorithm_of_every_task(key, tmp_path):
+    task_name, name = key
+    task = make_task(task_name, TASK_SIZES[task_name])
+    alg = get_algorithm(task_name, name)
+    budget = 5
+    result = find_witness(alg, task.n, budget, seed=0, task=task, single_bit=False)
+    assert result.witness is not None and result.method == "certified"
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(result.witness))
+    summary = replay(path)
+    assert summary["correct"][0] != summary["correct"][1] and summary["answer"] == result.witness["answer"]
+    if task_name == "istree":
+        assert "~" in result.witness["stream"]  # two edge lists and Bob's edge
+
+
+def test_istree_exact_enumeration_and_monte_carlo():
+    m = 10
+    task = make_task("istree", m + 3)
+    for name in ("star-blockcode", "unionfind", "partial-unionfind"):
+        alg = get_algorithm("istree", name)
+        for bits in (4, 60):
+            exact = float(exact_success(alg, m, bits, coins_for(0), task=task))
+            res = run_cell(alg, task, bits, 20000, seed=0)
+            lo, hi = clopper_pearson(res.successes, res.trials, confidence=0.999)
+            assert lo <= exact <= hi, (name, bits, exact, lo, hi)

@@ -21,7 +21,7 @@ from numba import njit
 
 from commcomplexity.bounds import random_code_success
 
-from ..bits import get_bit, get_bits, set_bit, set_bits, store_answer
+from ..bits import get_bit, get_bits, popcount, set_bit, set_bits, store_answer
 from ..tokens import NUM0
 from .index import _read_answer, binomial_mad
 from .registry import Algorithm, register
@@ -79,15 +79,6 @@ def _blockcode_plan(n, b, coins):
     head = np.array([n, b, block, index_bits, groups, raw, words.size, buffer_bits(block, index_bits)],
                     dtype=np.int64)
     return np.concatenate([head, words])
-
-
-@njit(cache=True, inline="always")
-def popcount(x):
-    x = np.uint64(x)
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(cache=True)

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from ..bits import get_bit, get_bits, set_bit, set_bits, store_answer
+from ..bits import get_bit, popcount, set_bit, set_bits, store_answer
 from ..rng import draw
 from ..tokens import NUM0
 from .index import _read_answer
@@ -96,15 +96,6 @@ def _parity(x):
     x ^= x >> 2
     x ^= x >> 1
     return x & 1
-
-
-@njit(cache=True, inline="always")
-def _popcount(x):
-    x = np.uint64(x)
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(cache=True)
@@ -184,7 +175,7 @@ def _encode_block(state, last_bit, s0, s1, n, big_b, nu, coins):
                 for r in range(half):
                     out[half + r] = out[r] ^ col[h]
             for r in range(nregs):
-                cost[r] += _popcount(out[r] ^ xw)
+                cost[r] += popcount(out[r] ^ xw)
         for ns in range(nstates):
             p0 = (ns >> 1)
             p1 = (ns >> 1) | (1 << (nu - 1)) if nu > 0 else 0

@@ -125,3 +125,15 @@ def check_seed(seed) -> int:
 
 def empty_tokens(count: int, length: int) -> np.ndarray:
     return np.empty((count, length), dtype=np.int32)
+
+
+def value_bounds(distribution: str, m: int, budgets, values: int) -> dict:
+    """Recall and c-gram: Index's bounds at m on the hard stream; Fano's alphabet version for V-ary values."""
+    from commcomplexity.bounds import fano_alphabet_success, index_bounds
+
+    b = np.atleast_1d(np.asarray(budgets, dtype=float))
+    if distribution == "hard":
+        return index_bounds(m, b)
+    fano = np.asarray(fano_alphabet_success(m, b, values), dtype=float)
+    nan = np.full(b.shape, np.nan)
+    return {"bound": fano, "fano": fano, "sphere": nan, "achievable": nan}

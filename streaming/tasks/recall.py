@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from commcomplexity import reductions as red
-from commcomplexity.bounds import fano_alphabet_success, index_bounds
 
 from ..tokens import BOS, NUM0
-from .base import Batch, Task
+from .base import Batch, Task, value_bounds
 
 
 class RecallTask(Task):
@@ -73,9 +72,4 @@ class RecallTask(Task):
         return 0.5 if self.distribution == "hard" else 1.0 / self.values
 
     def bounds(self, budgets) -> dict:
-        b = np.atleast_1d(np.asarray(budgets, dtype=float))
-        if self.distribution == "hard":
-            return index_bounds(self.pairs, b)
-        fano = np.asarray(fano_alphabet_success(self.pairs, b, self.values), dtype=float)
-        nan = np.full(b.shape, np.nan)
-        return {"bound": fano, "fano": fano, "sphere": nan, "achievable": nan}
+        return value_bounds(self.distribution, self.pairs, budgets, self.values)
