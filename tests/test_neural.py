@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from streaming.neural.probe import capacity, probe_capacity
+from streaming.tasks import make_task
+from streaming.tokens import NUM0
+
+
+# --- the capacity probe (numpy only) -------------------------------------------------------------------------------
+def test_probe_recovers_every_bit_from_a_state_that_is_the_input():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(4000, 24))
+    states = x * 2.0 - 1.0 + 0.05 * rng.standard_normal(x.shape)  # the input itself, slightly noisy
+    c, errors = probe_capacity(states[:3000], x[:3000], states[3000:], x[3000:])
+    assert errors.max() == 0 and abs(c - 24) < 1e-9
+
+
+def test_probe_recovers_nothing_from_a_constant_state():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, size=(4000, 24))
+    states = np.ones((4000, 8))
+    c, errors = probe_capacity(states[:3000], x[:3000], states[3000:], x[3000:])
+    assert c < 0.1 and np.all(np.abs(errors - 0.5) < 0.06)
+
+
+def test_probe_sees_a_linear_mixture_but_not_more_than_the_state_holds():
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 2, size=(6000, 16))
+    mix = rng.standard_normal((8, 8))
+    states = (x[:, :8] * 2.0 - 1.0) @ mix  # an invertible mixture of the first 8 bits only
+    c, errors = probe_capacity(states[:5000], x[:5000], states[5000:], x[5000:])
+    assert np.all(errors[:8] < 0.01) and np.all(errors[8:] > 0.4)
+    assert 7.5 < c < 8.5
+    assert capacity([0.5, 0.7, 0.0]) == 1.0
+
+
+# --- recurrent models: capture, resume, round ---------------------------------------------------------------------
+torch = pytest.importorskip("torch")
+from streaming.neural.models import RecurrentModel, config_for  # noqa: E402
+from streaming.neural.state import calibrate, capture, coordinates, resume, round_state, state_bits  # noqa: E402
+
+
+def model_and_batch(family, n=16, trials=64, seed=0):
+    torch.manual_seed(seed)
+    task = make_task("index", n)
+    batch = task.batch(seed, 0, trials)
+    model = RecurrentModel(config_for(family, "small", NUM0 + task.vocab, task.length)).eval()
+    return task, batch, model
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_capture_and_resume_match_an_uninterrupted_run(family):
+    task, batch, model = model_and_batch(family)
+    tokens = torch.from_numpy(batch.tokens).long()
+    with torch.no_grad():
+        full, _ = model(tokens)
+    cut = batch.cut
+    state = capture(model, tokens[:, :cut])
+    resumed = resume(model, state, tokens[:, cut:], start=cut)
+    assert torch.allclose(resumed, full[:, cut:], atol=1e-5)
+    # token-by-token continuation matches as well (the class of bug seen in multi-token cache continuation)
+    step_state = state
+    for t in range(cut, tokens.shape[1]):
+        logits = resume(model, step_state, tokens[:, t : t + 1], start=t)
+        with torch.no_grad():
+            _, step_state = model(tokens[:, t : t + 1], step_state, start=t)
+        assert torch.allclose(logits[:, 0], full[:, t], atol=1e-5)
+    # rounding at 32 bits changes nothing
+    same = resume(model, round_state(state, 32), tokens[:, cut:], start=cut)
+    assert torch.equal(same, resumed)
+
+
+@pytest.mark.parametrize("family,per_layer", [("lstm", 2), ("gru", 1)])
+def test_state_bits_counted_from_the_tensors(family, per_layer):
+    task, batch, model = model_and_batch(family)
+    state = capture(model, torch.from_numpy(batch.tokens[:, : batch.cut]).long())
+    d, layers = model.config.d_model, model.config.layers
+    assert coordinates(state) == per_layer * layers * d  # LSTM keeps h and c, GRU only h
+    assert state_bits(state, 4) == 4 * per_layer * layers * d
+    assert state_bits(state, "bfloat16") == 16 * per_layer * layers * d
+
+
+def test_rounding_error_shrinks_with_precision():
+    task, batch, model = model_and_batch("lstm", trials=256)
+    state = capture(model, torch.from_numpy(batch.tokens[:, : batch.cut]).long())
+    ranges = calibrate(state)
+    errors = []
+    for p in (2, 4, 8, 16):
+        rounded = round_state(state, p, ranges)
+        errors.append(max((a - b).abs().max().item() for a, b in zip(rounded, state)))
+    assert all(e1 > e2 for e1, e2 in zip(errors, errors[1:])) and errors[-1] < 1e-3
+    for fmt in ("float16", "bfloat16"):
+        rounded = round_state(state, fmt)
+        assert all(r.dtype == torch.float32 for r in rounded)
+    with pytest.raises(ValueError):
+        round_state(state, "float3")
+    with pytest.raises(ValueError):
+        round_state(state, 4)  # uniform rounding needs calibrated ranges
