@@ -390,3 +390,154 @@ def bench(what, n, trials, repeats, algorithm, seed):
         engine_benchmark(n, trials, repeats, echo=click.echo)
     else:
         coder_benchmark(n, trials, algorithm, seed, echo=click.echo)
+
+
+# --- neural readers (the `models` extra: torch, safetensors) -----------------------------------------------------
+def _need_torch():
+    try:
+        import safetensors  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise UserError("the neural commands need the models extra: pip install torch==2.13.0 "
+                        "&& pip install -e '.[models]'") from None
+
+
+def _precisions(text: str) -> list:
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if part.isdigit() and int(part) >= 1:
+            out.append(int(part))
+        elif part in ("float16", "bfloat16", "float8"):
+            out.append(part)
+        else:
+            raise UserError(f"bad precision {part!r}: bits per coordinate (2, 4, ..., 32) or float16, bfloat16, "
+                            f"float8")
+    if not out:
+        raise UserError("no precision given")
+    return out
+
+
+@cli.command()
+@click.option("--task", default="index", show_default=True)
+@click.option("--n", type=int, required=True)
+@task_options
+@click.option("--model", "family", default="lstm", show_default=True, help="lstm or gru")
+@click.option("--size", default="tiny", show_default=True, help="tiny or small")
+@click.option("--steps", default=2000, show_default=True, type=int)
+@click.option("--batch", default=64, show_default=True, type=int)
+@click.option("--lr", default=3e-3, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="run directory")
+@click.option("--resume", "resume_run", is_flag=True, help="continue the run in --out")
+def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, **kwargs):
+    """Train a recurrent reader on fresh streams of a task (loss on the answer token); checkpoints as safetensors."""
+    _need_torch()
+    from streaming.neural.train import train as do_train
+    from streaming.tasks import make_task
+
+    instance = make_task(task, n, distribution, **collect_options(kwargs))
+    state = {"bar": None}
+    with click.progressbar(length=steps, label=f"training {family} on {task} n = {n}", file=sys.stderr,
+                           hidden=not sys.stderr.isatty(), show_pos=True) as bar:
+        def progress(step, loss, acc):
+            bar.label = f"training {family}: loss {loss:.3f} acc {acc:.2f}"
+            bar.update(1)
+
+        state["result"] = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed,
+                                   device=device, resume_run=resume_run, progress=progress)
+    hist = state["result"]["history"]
+    if hist:
+        tail = hist[-min(50, len(hist)):]
+        click.echo(f"trained {len(hist)} steps into {out}: last-50-step loss {np.mean([h[0] for h in tail]):.4f}, "
+                   f"accuracy {np.mean([h[1] for h in tail]):.3f}")
+
+
+@cli.command("eval")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--trials", default=5000, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="the streams a sweep with this seed reads")
+@click.option("--precision", default="32", show_default=True, help="bits per coordinate or a float format")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
+def eval_cmd(runs, trials, seed, precision, device, out):
+    """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
+    _need_torch()
+    from streaming.neural.train import calibration_ranges, evaluate, load_run
+    from streaming.results import RowWriter
+    from streaming.sweep import make_row
+    from streaming.tasks import make_task
+
+    if trials < 1:
+        raise UserError("--trials must be positive")
+    p = _precisions(precision)[0]
+    writer = RowWriter(out) if out else None
+    try:
+        for run in runs:
+            model, meta = load_run(run, device)
+            spec = meta["task"]
+            task = make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+            ranges = None if isinstance(p, str) or p >= 32 else calibration_ranges(model, task, seed)
+            ok, bits = evaluate(model, task, trials, seed, p, ranges)
+            name = f"{meta['model']['family']}:{Path(run).name}@{p}"
+            row = make_row(task, name, bits, bits, ok, trials, seed, 0.0, cells=1)
+            click.echo(f"{name}: {task.name} n = {task.n}: success {ok / trials:.4f} with {bits} state bits "
+                       f"(bound {row['bound'] or 'none'})")
+            if writer:
+                writer.write(row)
+    finally:
+        if writer:
+            writer.close()
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--precision", "precision_text", default="2,4,8,16,32", show_default=True)
+@click.option("--trials", default=2000, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
+def probe(run, precision_text, trials, seed, device, out):
+    """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
+    _need_torch()
+    from streaming.neural.probe import probe_capacity
+    from streaming.neural.state import round_state
+    from streaming.neural.train import calibration_ranges, cut_states_of, evaluate, load_run
+    from streaming.results import RowWriter
+    from streaming.sweep import make_row
+    from streaming.tasks import make_task
+
+    if trials < 10:
+        raise UserError("--trials must be at least 10")
+    precisions = _precisions(precision_text)
+    model, meta = load_run(run, device)
+    spec = meta["task"]
+    task = make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+    if task.distribution not in ("hard", "uniform"):
+        raise UserError("the capacity probe reads the Index bits of a hard distribution")
+    ranges = calibration_ranges(model, task, seed)
+    train_states, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
+    test_states, test_x, test_raw = cut_states_of(model, task, trials, seed)
+    click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
+    writer = RowWriter(out) if out else None
+    try:
+        for p in precisions:
+            ok, bits = evaluate(model, task, trials, seed, p, None if isinstance(p, str) or p >= 32 else ranges)
+
+            def flat(raw):
+                import torch
+
+                rounded = round_state(raw, p, None if isinstance(p, str) or p >= 32 else ranges)
+                tensors = rounded if isinstance(rounded, tuple) else (rounded,)
+                return torch.cat([t.permute(1, 0, 2).reshape(t.shape[1], -1) for t in tensors], 1).numpy()
+
+            c, _ = probe_capacity(flat(train_raw), train_x, flat(test_raw), test_x)
+            row = make_row(task, f"{meta['model']['family']}:{Path(run).name}@{p}", bits, bits, ok, trials, seed,
+                           0.0, cells=len(precisions))
+            click.echo(f"{str(p):>9} {bits:>10} {ok / trials:8.4f} {row['bound'] or 'none':>8} {c:9.2f} "
+                       f"{c / bits:7.4f}")
+            if writer:
+                writer.write(row)
+    finally:
+        if writer:
+            writer.close()

@@ -46,7 +46,7 @@ def main(argv=None) -> None:
     except click.ClickException as exc:
         click.echo(f"streambound: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except (ValueError, TypeError, ResultsError, WitnessError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, ResultsError, WitnessError, FileNotFoundError, OSError) as exc:
         click.echo(f"streambound: error: {exc}", err=True)
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

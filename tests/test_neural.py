@@ -96,3 +96,53 @@ def test_rounding_error_shrinks_with_precision():
         round_state(state, "float3")
     with pytest.raises(ValueError):
         round_state(state, 4)  # uniform rounding needs calibrated ranges
+
+
+# --- train / eval / probe commands -----------------------------------------------------------------------------------
+from cli.main import main  # noqa: E402
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_train_eval_probe_round_trip(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "--n", "8", "--model", "gru", "--steps", "20", "--out", str(run)], capsys)
+    assert code == 0 and (run / "model.safetensors").exists() and (run / "config.json").exists()
+    code, _, _ = run_cli(["train", "--n", "8", "--model", "gru", "--steps", "30", "--out", str(run), "--resume"],
+                         capsys)
+    assert code == 0 and '"steps_done": 30' in (run / "config.json").read_text()
+    rows = tmp_path / "r.csv"
+    code, out, _ = run_cli(["eval", str(run), "--trials", "300", "--out", str(rows)], capsys)
+    assert code == 0 and "state bits" in out
+    import csv
+
+    (row,) = list(csv.DictReader(rows.open()))  # one ordinary result row
+    assert row["reader"] == "gru:run@32" and row["task"] == "index" and row["distribution"] == "uniform"
+    assert int(row["budget_bits"]) == 32 * 32 and row["audit"] == "ok"  # tiny GRU: 32 coordinates of 32 bits
+    code, out, _ = run_cli(["probe", str(run), "--trials", "200", "--precision", "2,32,float16"], capsys)
+    assert code == 0 and len(out.strip().splitlines()) == 4
+
+
+def test_bad_checkpoints_exit_2(tmp_path, capsys):
+    run = tmp_path / "run"
+    run_cli(["train", "--n", "8", "--steps", "5", "--out", str(run)], capsys)
+    other = tmp_path / "other"
+    run_cli(["train", "--n", "8", "--size", "small", "--steps", "5", "--out", str(other)], capsys)
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    (truncated / "config.json").write_text((run / "config.json").read_text())
+    (truncated / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes()[:100])
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "config.json").write_text((run / "config.json").read_text())
+    (mixed / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    for bad in (tmp_path / "missing", truncated, mixed):
+        code, _, err = run_cli(["eval", str(bad), "--trials", "50"], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, _, err = run_cli(["probe", str(run), "--precision", "3.5"], capsys)
+    assert code == 2

@@ -6,7 +6,6 @@ memory, in the paper's memory model). The recurrent state of every layer is the 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -76,5 +75,5 @@ class RecurrentModel(nn.Module):
             raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
         x = self.embedding[tokens] + self.positions[start : start + length]
         out, state = self.rnn(x, state)
-        logits = self.head(out) @ self.embedding.T / math.sqrt(self.config.d_model)
+        logits = self.head(out) @ self.embedding.T  # (no 1/sqrt(d): it flattened the softmax and stalled training)
         return logits, state

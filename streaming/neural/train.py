@@ -1,0 +1,174 @@
+"""Training, checkpoints and evaluation of the neural readers on the tasks' own streams.
+
+A run directory holds `model.safetensors` (weights), `config.json` (model and task) and `optimizer.pt` (to
+resume). Evaluation reads exactly the streams a sweep with the same seed reads.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..tokens import NO, NUM0, YES
+from .models import ModelConfig, RecurrentModel, config_for
+from .state import calibrate, capture, resume, round_state, state_bits
+
+FORMAT = "streambound-model"
+
+
+class CheckpointError(ValueError):
+    """A run directory that is missing, truncated, or holds another model."""
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA device is present")
+    return torch.device(device)
+
+
+def answer_tokens(task, answers: np.ndarray) -> np.ndarray:
+    """The token a model must predict after the last token: YES/NO for IsTree, the number otherwise."""
+    if task.name == "istree":
+        return np.where(answers == 1, YES, NO)
+    return NUM0 + answers
+
+
+def task_spec(task) -> dict:
+    options = {k: getattr(task, k) for k in ("c", "keys", "values", "alphabet", "threshold", "bias")
+               if hasattr(task, k) and k in _task_options(task.name)}
+    return {"name": task.name, "n": task.n, "distribution": task.distribution, "options": options}
+
+
+def _task_options(name):
+    from ..tasks import TASK_OPTIONS
+
+    return TASK_OPTIONS[name]
+
+
+def save_run(out: Path, model, meta: dict, optimizer=None) -> None:
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
+    if optimizer is not None:
+        torch.save(optimizer.state_dict(), out / "optimizer.pt")
+
+
+def load_run(path, device: str = "cpu"):
+    """(model, meta) from a run directory; CheckpointError with one clear line for anything wrong."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        raise CheckpointError(f"{path}: not a streambound run (needs config.json and model.safetensors)")
+    try:
+        meta = json.loads((path / "config.json").read_text())
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: config.json is not a streambound model config")
+        config = ModelConfig(**meta["model"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable model config ({exc})") from None
+    model = RecurrentModel(config)
+    try:
+        weights = load_file(str(path / "model.safetensors"))
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: model.safetensors is truncated or corrupt ({exc})") from None
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError:
+        raise CheckpointError(f"{path}: the weights belong to another model than its config.json describes") from None
+    return model.to(pick_device(device)).eval(), meta
+
+
+def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
+          device: str = "auto", resume_run: bool = False, progress=None) -> dict:
+    """AdamW with a cosine schedule on fresh streams (loss on the answer token); saves the run directory."""
+    if steps < 1 or batch < 1 or lr <= 0:
+        raise ValueError("steps, batch and lr must be positive")
+    out = Path(out)
+    dev = pick_device(device)
+    torch.manual_seed(seed)
+    done = 0
+    if resume_run and (out / "config.json").exists():
+        model, meta = load_run(out, str(dev))
+        model.train()
+        done = int(meta["steps_done"])
+    else:
+        config = config_for(family, size, NUM0 + task.vocab, task.length)
+        model = RecurrentModel(config).to(dev)
+        meta = {"format": FORMAT, "model": config.to_dict(), "task": task_spec(task), "steps_done": 0,
+                "steps": steps, "batch": batch, "lr": lr, "seed": seed}
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
+    if done and (out / "optimizer.pt").exists():
+        optimizer.load_state_dict(torch.load(out / "optimizer.pt", map_location=dev))
+    meta["steps"] = max(steps, done)
+    total = meta["steps"]
+    history = []
+    for step in range(done, total):
+        for group in optimizer.param_groups:
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
+        b = task.batch(seed * 1_000_003 + step + 1, 0, batch)  # training streams: seeds apart from evaluation's
+        x = torch.from_numpy(b.tokens).long().to(dev)
+        y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
+        logits, _ = model(x)
+        loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        acc = float((logits[:, -1].argmax(-1) == y).float().mean())
+        history.append((float(loss.detach()), acc))
+        meta["steps_done"] = step + 1
+        if progress is not None:
+            progress(step + 1, float(loss.detach()), acc)
+        if (step + 1) % 500 == 0 or step + 1 == total:
+            save_run(out, model, meta, optimizer)
+    if done >= total:
+        save_run(out, model, meta, optimizer)
+    return {"meta": meta, "history": history}
+
+
+@torch.no_grad()
+def evaluate(model, task, trials: int, seed: int, precision=32, ranges=None):
+    """Successes when Bob's part is read from the state at the cut, rounded to `precision`."""
+    dev = next(model.parameters()).device
+    successes = 0
+    bits = None
+    for b in task.chunks(seed, trials, max_tokens=1 << 18):
+        tokens = torch.from_numpy(b.tokens).long().to(dev)
+        state = capture(model, tokens[:, : b.cut])
+        bits = state_bits(state, precision)
+        logits = resume(model, round_state(state, precision, ranges), tokens[:, b.cut :], start=b.cut)
+        predicted = logits[:, -1].argmax(-1).cpu().numpy()
+        successes += int(np.count_nonzero(predicted == answer_tokens(task, b.answers)))
+    return successes, bits
+
+
+@torch.no_grad()
+def cut_states_of(model, task, trials: int, seed: int):
+    """Flattened float32 states at the cut (trials x coordinates) and the Index bits behind each stream."""
+    from ..tasks import make_task
+
+    dev = next(model.parameters()).device
+    b = task.batch(seed, 0, trials)
+    state = capture(model, torch.from_numpy(b.tokens[:, : b.cut]).long().to(dev))
+    flat = torch.cat([t.permute(1, 0, 2).reshape(trials, -1) for t in (state if isinstance(state, tuple)
+                                                                            else (state,))], dim=1)
+    index = make_task("index", task.index_size).batch(seed, 0, trials)
+    x = index.tokens[:, 1 : task.index_size + 1] - NUM0
+    return flat.cpu().numpy(), x, state
+
+
+def calibration_ranges(model, task, seed: int, trials: int = 512):
+    """Per-coordinate ranges for the uniform quantiser, from held-out streams (another seed)."""
+    _, _, state = cut_states_of(model, task, trials, seed + 7919)
+    return calibrate(state)
