@@ -146,3 +146,15 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     code, _, err = run_cli(["probe", str(run), "--precision", "3.5"], capsys)
     assert code == 2
+
+
+@pytest.mark.slow
+def test_a_small_lstm_learns_index_at_n_16(tmp_path):
+    """About two minutes on 2 cores: 12,000 AdamW steps (warm-up + cosine) on fresh streams."""
+    from streaming.neural.train import evaluate, load_run, train
+
+    task = make_task("index", 16)
+    train(task, "lstm", "small", 12000, tmp_path / "run", lr=3e-3, seed=0, device="cpu")
+    model, _ = load_run(tmp_path / "run")
+    successes, bits = evaluate(model, task, 2000, seed=0)
+    assert successes / 2000 >= 0.95 and bits == 32 * 2 * 2 * 64

@@ -91,7 +91,7 @@ def load_run(path, device: str = "cpu"):
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
           device: str = "auto", resume_run: bool = False, progress=None) -> dict:
-    """AdamW with a cosine schedule on fresh streams (loss on the answer token); saves the run directory."""
+    """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run."""
     if steps < 1 or batch < 1 or lr <= 0:
         raise ValueError("steps, batch and lr must be positive")
     out = Path(out)
@@ -114,8 +114,9 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
     total = meta["steps"]
     history = []
     for step in range(done, total):
+        warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
         for group in optimizer.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
+            group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
         b = task.batch(seed * 1_000_003 + step + 1, 0, batch)  # training streams: seeds apart from evaluation's
         x = torch.from_numpy(b.tokens).long().to(dev)
         y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
