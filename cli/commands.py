@@ -463,10 +463,9 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
 def eval_cmd(runs, trials, seed, precision, device, out):
     """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
     _need_torch()
-    from streaming.neural.train import calibration_ranges, evaluate, load_run
+    from streaming.neural.train import calibration_ranges, evaluate, load_run, reader_name, task_of
     from streaming.results import RowWriter
     from streaming.sweep import make_row
-    from streaming.tasks import make_task
 
     if trials < 1:
         raise UserError("--trials must be positive")
@@ -475,11 +474,10 @@ def eval_cmd(runs, trials, seed, precision, device, out):
     try:
         for run in runs:
             model, meta = load_run(run, device)
-            spec = meta["task"]
-            task = make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+            task = task_of(meta)
             ranges = None if isinstance(p, str) or p >= 32 else calibration_ranges(model, task, seed)
             ok, bits = evaluate(model, task, trials, seed, p, ranges)
-            name = f"{meta['model']['family']}:{Path(run).name}@{p}"
+            name = reader_name(meta, run, p)
             row = make_row(task, name, bits, bits, ok, trials, seed, 0.0, cells=1)
             click.echo(f"{name}: {task.name} n = {task.n}: success {ok / trials:.4f} with {bits} state bits "
                        f"(bound {row['bound'] or 'none'})")
@@ -502,17 +500,15 @@ def probe(run, precision_text, trials, seed, device, out):
     _need_torch()
     from streaming.neural.probe import probe_capacity
     from streaming.neural.state import round_state
-    from streaming.neural.train import calibration_ranges, cut_states_of, evaluate, load_run
+    from streaming.neural.train import calibration_ranges, cut_states_of, evaluate, load_run, reader_name, task_of
     from streaming.results import RowWriter
     from streaming.sweep import make_row
-    from streaming.tasks import make_task
 
     if trials < 10:
         raise UserError("--trials must be at least 10")
     precisions = _precisions(precision_text)
     model, meta = load_run(run, device)
-    spec = meta["task"]
-    task = make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+    task = task_of(meta)
     if task.distribution not in ("hard", "uniform"):
         raise UserError("the capacity probe reads the Index bits of a hard distribution")
     ranges = calibration_ranges(model, task, seed)
@@ -532,8 +528,8 @@ def probe(run, precision_text, trials, seed, device, out):
                 return torch.cat([t.permute(1, 0, 2).reshape(t.shape[1], -1) for t in tensors], 1).numpy()
 
             c, _ = probe_capacity(flat(train_raw), train_x, flat(test_raw), test_x)
-            row = make_row(task, f"{meta['model']['family']}:{Path(run).name}@{p}", bits, bits, ok, trials, seed,
-                           0.0, cells=len(precisions))
+            row = make_row(task, reader_name(meta, run, p), bits, bits, ok, trials, seed, 0.0,
+                           cells=len(precisions))
             click.echo(f"{str(p):>9} {bits:>10} {ok / trials:8.4f} {row['bound'] or 'none':>8} {c:9.2f} "
                        f"{c / bits:7.4f}")
             if writer:

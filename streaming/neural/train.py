@@ -89,6 +89,19 @@ def load_run(path, device: str = "cpu"):
     return model.to(pick_device(device)).eval(), meta
 
 
+def task_of(meta: dict):
+    """The task (with its distribution and options) a run was trained on."""
+    from ..tasks import make_task
+
+    spec = meta["task"]
+    return make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+
+
+def reader_name(meta: dict, run, precision) -> str:
+    """How a run appears in result rows: family:directory@precision."""
+    return f"{meta['model']['family']}:{Path(run).name}@{precision}"
+
+
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
           device: str = "auto", resume_run: bool = False, progress=None) -> dict:
     """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run."""
