@@ -36,6 +36,7 @@ def test_probe_sees_a_linear_mixture_but_not_more_than_the_state_holds():
 
 # --- recurrent models: capture, resume, round ---------------------------------------------------------------------
 torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
 from streaming.neural.models import RecurrentModel, config_for  # noqa: E402
 from streaming.neural.state import calibrate, capture, coordinates, resume, round_state, state_bits  # noqa: E402
 
