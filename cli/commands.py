@@ -421,7 +421,7 @@ def _precisions(text: str) -> list:
 @click.option("--task", default="index", show_default=True)
 @click.option("--n", type=int, required=True)
 @task_options
-@click.option("--model", "family", default="lstm", show_default=True, help="lstm or gru")
+@click.option("--model", "family", default="lstm", show_default=True, help="lstm, gru or llama")
 @click.option("--size", default="tiny", show_default=True, help="tiny or small")
 @click.option("--steps", default=2000, show_default=True, type=int)
 @click.option("--batch", default=64, show_default=True, type=int)
@@ -508,6 +508,8 @@ def probe(run, precision_text, trials, seed, device, out):
         raise UserError("--trials must be at least 10")
     precisions = _precisions(precision_text)
     model, meta = load_run(run, device)
+    if meta["model"]["family"] == "llama":
+        raise UserError("the probe rounds a fixed-size recurrent state; a LLaMA's KV cache is evaluated with eval")
     task = task_of(meta)
     if task.distribution not in ("hard", "uniform"):
         raise UserError("the capacity probe reads the Index bits of a hard distribution")

@@ -159,3 +159,30 @@ def test_a_small_lstm_learns_index_at_n_16(tmp_path):
     model, _ = load_run(tmp_path / "run")
     successes, bits = evaluate(model, task, 2000, seed=0)
     assert successes / 2000 >= 0.95 and bits == 32 * 2 * 2 * 64
+
+
+def test_llama_kv_cache_is_its_state_and_grows_with_the_prefix(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    from streaming.neural.models import build_model
+
+    task = make_task("index", 16)
+    batch = task.batch(0, 0, 8)
+    torch.manual_seed(0)
+    model = build_model(config_for("llama", "tiny", NUM0 + task.vocab, task.length)).eval()
+    tokens = torch.from_numpy(batch.tokens).long()
+    with torch.no_grad():
+        full, _ = model(tokens)
+    state = capture(model, tokens[:, : batch.cut])
+    d, layers = model.config.d_model, model.config.layers
+    assert coordinates(state) == 2 * layers * batch.cut * d  # keys and values of every prefix position
+    resumed = resume(model, state, tokens[:, batch.cut :], start=batch.cut)
+    assert torch.allclose(resumed, full[:, batch.cut :], atol=1e-5)
+    shorter = capture(model, tokens[:, :5])
+    assert coordinates(shorter) == 2 * layers * 5 * d
+    with pytest.raises(ValueError):
+        round_state(shorter, 8)
+    run = tmp_path / "llama"
+    code, _, _ = run_cli(["train", "--n", "8", "--model", "llama", "--steps", "5", "--out", str(run)], capsys)
+    assert code == 0
+    code, out, _ = run_cli(["eval", str(run), "--trials", "100"], capsys)
+    assert code == 0 and f"with {2 * layers * 9 * d * 32} state bits" in out  # the cut is after 9 tokens

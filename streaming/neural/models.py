@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 SIZES = {"tiny": (32, 1), "small": (64, 2)}
-FAMILIES = ("lstm", "gru")
+FAMILIES = ("lstm", "gru", "llama")
 
 
 def sinusoidal_code(count: int, dim: int, base: float = 100.0) -> torch.Tensor:
@@ -51,6 +51,10 @@ def config_for(family: str, size: str, vocab: int, max_len: int, frozen_embeddin
     return ModelConfig(family, vocab, d_model, layers, max_len, frozen_embedding)
 
 
+def build_model(config: ModelConfig) -> nn.Module:
+    return AttentionModel(config) if config.family == "llama" else RecurrentModel(config)
+
+
 class RecurrentModel(nn.Module):
     """LSTM or GRU over the token streams; forward(tokens, state) -> (logits, state)."""
 
@@ -77,3 +81,35 @@ class RecurrentModel(nn.Module):
         out, state = self.rnn(x, state)
         logits = self.head(out) @ self.embedding.T  # (no 1/sqrt(d): it flattened the softmax and stalled training)
         return logits, state
+
+
+class AttentionModel(nn.Module):
+    """A LLaMA (transformers) reader: its 'state' at the cut is the KV cache, which grows with the prefix."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        from transformers import LlamaConfig, LlamaModel
+
+        self.config = config
+        d = config.d_model
+        code = sinusoidal_code(config.vocab, d)
+        if config.frozen_embedding:
+            self.register_buffer("embedding", code)
+        else:
+            self.embedding = nn.Parameter(code.clone())
+        heads = 4 if d % 4 == 0 else 1
+        self.llama = LlamaModel(LlamaConfig(vocab_size=config.vocab, hidden_size=d, intermediate_size=4 * d,
+                                            num_hidden_layers=config.layers, num_attention_heads=heads,
+                                            num_key_value_heads=heads, max_position_embeddings=config.max_len))
+        self.llama.embed_tokens.weight.requires_grad_(False)  # inputs come in as embeddings
+        self.head = nn.Linear(d, d)
+
+    def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
+        from transformers import DynamicCache
+
+        length = tokens.shape[1]
+        if start + length > self.config.max_len:
+            raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
+        cache = state if state is not None else DynamicCache()
+        out = self.llama(inputs_embeds=self.embedding[tokens], past_key_values=cache, use_cache=True)
+        return self.head(out.last_hidden_state) @ self.embedding.T, out.past_key_values

@@ -12,8 +12,16 @@ def as_tuple(state) -> tuple:
     return tuple(state) if isinstance(state, (tuple, list)) else (state,)
 
 
+def is_kv_cache(state) -> bool:
+    return hasattr(state, "layers") and not isinstance(state, (tuple, list, torch.Tensor))
+
+
 def coordinates(state) -> int:
-    """Numbers in the captured state, counted from the tensors themselves, per stream."""
+    """Numbers in the captured state, counted from the tensors themselves, per stream (a KV cache: every key and
+    value of every layer, so it grows with the prefix)."""
+    if is_kv_cache(state):
+        batch = state.layers[0].keys.shape[0]
+        return sum(layer.keys.numel() + layer.values.numel() for layer in state.layers) // batch
     tensors = as_tuple(state)
     batch = tensors[0].shape[1]  # torch RNN states are (layers, batch, hidden)
     return sum(t.numel() for t in tensors) // batch
@@ -47,6 +55,10 @@ def calibrate(state) -> list:
 def round_state(state, precision, ranges=None):
     """The state rounded to `precision`: an integer p (uniform over the calibrated ranges; 32 leaves float32
     unchanged) or a float format name (float16, bfloat16, float8)."""
+    if is_kv_cache(state):
+        if isinstance(precision, int) and precision >= 32:
+            return state
+        raise ValueError("rounding a KV cache is not supported yet (evaluate attention models at 32 bits)")
     tensors = as_tuple(state)
     if isinstance(precision, str):
         if precision not in FLOAT_FORMATS:

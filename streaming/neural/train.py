@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..tokens import NO, NUM0, YES
-from .models import ModelConfig, RecurrentModel, config_for
+from .models import ModelConfig, build_model, config_for
 from .state import calibrate, capture, resume, round_state, state_bits
 
 FORMAT = "streambound-model"
@@ -77,7 +77,7 @@ def load_run(path, device: str = "cpu"):
         config = ModelConfig(**meta["model"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable model config ({exc})") from None
-    model = RecurrentModel(config)
+    model = build_model(config)
     try:
         weights = load_file(str(path / "model.safetensors"))
     except (SafetensorError, OSError, RuntimeError) as exc:
@@ -117,7 +117,7 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         done = int(meta["steps_done"])
     else:
         config = config_for(family, size, NUM0 + task.vocab, task.length)
-        model = RecurrentModel(config).to(dev)
+        model = build_model(config).to(dev)
         meta = {"format": FORMAT, "model": config.to_dict(), "task": task_spec(task), "steps_done": 0,
                 "steps": steps, "batch": batch, "lr": lr, "seed": seed}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
