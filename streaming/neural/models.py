@@ -55,18 +55,29 @@ def build_model(config: ModelConfig) -> nn.Module:
     return AttentionModel(config) if config.family == "llama" else RecurrentModel(config)
 
 
-class RecurrentModel(nn.Module):
-    """LSTM or GRU over the token streams; forward(tokens, state) -> (logits, state)."""
+class _Reader(nn.Module):
+    """What every reader shares: the tied token code (a frozen buffer by default) and the length check."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        d = config.d_model
-        code = sinusoidal_code(config.vocab, d)
+        code = sinusoidal_code(config.vocab, config.d_model)
         if config.frozen_embedding:
             self.register_buffer("embedding", code)
         else:
             self.embedding = nn.Parameter(code.clone())
+
+    def _check_length(self, start: int, length: int) -> None:
+        if start + length > self.config.max_len:
+            raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
+
+
+class RecurrentModel(_Reader):
+    """LSTM or GRU over the token streams; forward(tokens, state) -> (logits, state)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        d = config.d_model
         self.register_buffer("positions", sinusoidal_code(config.max_len, d, base=10000.0))
         cls = nn.LSTM if config.family == "lstm" else nn.GRU
         self.rnn = cls(d, d, num_layers=config.layers, batch_first=True)
@@ -75,28 +86,21 @@ class RecurrentModel(nn.Module):
     def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
         """Logits for every position of `tokens` (read from position `start` on), and the state after them."""
         length = tokens.shape[1]
-        if start + length > self.config.max_len:
-            raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
+        self._check_length(start, length)
         x = self.embedding[tokens] + self.positions[start : start + length]
         out, state = self.rnn(x, state)
         logits = self.head(out) @ self.embedding.T  # (no 1/sqrt(d): it flattened the softmax and stalled training)
         return logits, state
 
 
-class AttentionModel(nn.Module):
+class AttentionModel(_Reader):
     """A LLaMA (transformers) reader: its 'state' at the cut is the KV cache, which grows with the prefix."""
 
     def __init__(self, config: ModelConfig):
-        super().__init__()
+        super().__init__(config)
         from transformers import LlamaConfig, LlamaModel
 
-        self.config = config
         d = config.d_model
-        code = sinusoidal_code(config.vocab, d)
-        if config.frozen_embedding:
-            self.register_buffer("embedding", code)
-        else:
-            self.embedding = nn.Parameter(code.clone())
         heads = 4 if d % 4 == 0 else 1
         self.llama = LlamaModel(LlamaConfig(vocab_size=config.vocab, hidden_size=d, intermediate_size=4 * d,
                                             num_hidden_layers=config.layers, num_attention_heads=heads,
@@ -107,9 +111,7 @@ class AttentionModel(nn.Module):
     def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
         from transformers import DynamicCache
 
-        length = tokens.shape[1]
-        if start + length > self.config.max_len:
-            raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
+        self._check_length(start, tokens.shape[1])
         cache = state if state is not None else DynamicCache()
         out = self.llama(inputs_embeds=self.embedding[tokens], past_key_values=cache, use_cache=True)
         return self.head(out.last_hidden_state) @ self.embedding.T, out.past_key_values
