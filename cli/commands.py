@@ -180,24 +180,15 @@ def bound(task, n, success, bits, distribution, **kwargs):
 
 
 def fewest_bits_for(task, key: str, success: float):
-    """Fewest b in [0, m] with task.bounds(b)[key] >= success (bisection; the curves increase in b)."""
-    m = task.index_size
+    """Fewest b with task.bounds(b)[key] >= success, or None when the task has no such curve."""
+    from commcomplexity.bounds import fewest_bits
 
-    def value(b):
+    def value(_m, b):
         return float(np.asarray(task.bounds([b])[key]).reshape(-1)[0])
 
-    if not np.isfinite(value(0)):
+    if not np.isfinite(value(None, 0)):
         return None
-    if value(0) >= success:
-        return 0
-    lo, hi = 0, m
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if value(mid) >= success - 1e-12:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return fewest_bits(value, task.index_size, success)
 
 
 @cli.command()

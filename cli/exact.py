@@ -1,7 +1,6 @@
 """`streambound exact` and figures/exact.png: the true limit at small sizes, by enumeration and integer programs."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -48,14 +47,9 @@ def exact_rows(m: int, bits_list, seed: int = 0, time_limit: float = 60.0, algor
 
 
 def write_exact_csv(rows, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=EXACT_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{r[k]:.6f}" if k in ("success", "seconds") else r[k]) for k in EXACT_COLUMNS})
-    return path
+    from streaming.results import write_table
+
+    return write_table(rows, path, EXACT_COLUMNS, floats=("success", "seconds"))
 
 
 def plot_exact(csv_path, out) -> Path:

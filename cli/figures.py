@@ -1,7 +1,6 @@
 """The sweeps behind every committed figure, and the scaling measurement (fewest bits for success 0.9)."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -94,14 +93,9 @@ def scaling_cells(max_n: int = SCALING_SIZES[-1]):
 
 
 def write_scaling(rows, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=SCALING_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
-    return path
+    from streaming.results import write_table
+
+    return write_table(rows, path, SCALING_COLUMNS)
 
 
 def plot_scaling(csv_path, out) -> Path:

@@ -145,13 +145,20 @@ def index_bounds(m, b, entropy_per_bit: float = 1.0) -> dict:
 
 
 def fewest_bits(curve, m, success) -> int:
-    """Fewest integer b in [0, m] with curve(m, b) >= success (curves increase in b); m+1 if none."""
+    """Fewest integer b >= 0 with curve(m, b) >= success, for a curve that increases in b and reaches 1.
+
+    The search starts at [0, m] and doubles its top while the curve is still short of the target there: Index's
+    curves reach 1 at b = m, but others (the IsTree permutation bound) need more than m bits."""
     m = _check_m(m)
     if not 0.0 <= success <= 1.0:
         raise ValueError(f"success must lie in [0, 1], got {success!r}")
     if curve(m, 0) >= success:
         return 0
-    lo, hi = 0, m  # curve(lo) < success <= curve(hi) (every curve is 1 at b = m)
+    lo, hi = 0, m
+    while curve(m, hi) < success - 1e-12:
+        lo, hi = hi, 2 * hi
+        if hi > 1 << 50:
+            raise ValueError(f"no budget up to 2^50 bits reaches success {success}")
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if curve(m, mid) >= success - 1e-12:

@@ -120,15 +120,15 @@ def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: 
 
 def _make_state_runner(step):
     @njit(parallel=True, error_model="numpy")
-    def state_runner(tokens, t0, start, mask, params, coins, states):
+    def state_runner(tokens, mask, params, coins, states):
         trials, length = tokens.shape
-        last = start.shape[0] - 1
+        last = states.shape[1] - 1
         for i in prange(trials):
             state = states[i]
-            state[:] = start
+            state[:] = 0
             row = tokens[i]
             for t in range(length):
-                step(state, row[t], t0 + t, params, coins)
+                step(state, row[t], t, params, coins)
                 state[last] &= mask
 
     return state_runner
@@ -137,29 +137,17 @@ def _make_state_runner(step):
 _STATE_RUNNERS: dict = {}
 
 
-def continue_states(algorithm, tokens: np.ndarray, budget: int, coins, n: int, params=None, start=None,
-                    t0: int = 0) -> np.ndarray:
-    """The b-bit states after reading `tokens` at positions t0, t0+1, ... from the state `start` (zeros if None).
+def cut_states(algorithm, prefixes: np.ndarray, budget: int, coins, n: int, params=None) -> np.ndarray:
+    """The b-bit states an algorithm holds after reading each of Alice's parts (one row of uint64 words each).
 
-    One row per stream (uint64 words). With t0 = 0 and Alice's parts as tokens these are the states at the cut:
-    equal rows mean the algorithm cannot tell the two parts apart, so Bob's part gets the same answer.
+    Equal rows mean the algorithm cannot tell the two parts apart: Bob's part then gets the same answer.
     """
     key = (algorithm.task, algorithm.name)
     if key not in _STATE_RUNNERS:
         _STATE_RUNNERS[key] = _make_state_runner(algorithm.step)
-    tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+    prefixes = np.ascontiguousarray(prefixes, dtype=np.int32)
     if params is None:
         params = algorithm.make_params(n, int(budget), coins)
-    if start is None:
-        start = np.zeros(state_words(budget), dtype=np.uint64)
-    start = np.ascontiguousarray(start, dtype=np.uint64)
-    if start.shape != (state_words(budget),):
-        raise ValueError(f"a start state for budget {budget} has {state_words(budget)} words")
-    states = np.empty((tokens.shape[0], state_words(budget)), dtype=np.uint64)
-    _STATE_RUNNERS[key](tokens, int(t0), start, tail_mask(budget), params, np.uint64(coins), states)
+    states = np.empty((prefixes.shape[0], state_words(budget)), dtype=np.uint64)
+    _STATE_RUNNERS[key](prefixes, tail_mask(budget), params, np.uint64(coins), states)
     return states
-
-
-def cut_states(algorithm, prefixes: np.ndarray, budget: int, coins, n: int, params=None) -> np.ndarray:
-    """The states an algorithm holds after reading each of Alice's parts (see continue_states)."""
-    return continue_states(algorithm, prefixes, budget, coins, n, params=params)

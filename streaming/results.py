@@ -99,3 +99,15 @@ def read_table(path, columns, what: str) -> list:
     if not rows or set(columns) - set(rows[0]):
         raise ResultsError(f"{path} is not a streambound {what} file")
     return rows
+
+
+def write_table(rows, path, columns, floats=()) -> Path:
+    """Write rows (dicts) to a fresh CSV with these columns; the `floats` columns with six decimals."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (f"{r[k]:.6f}" if k in floats else r[k]) for k in columns})
+    return path

@@ -128,3 +128,13 @@ def test_index_bounds_tightest_and_biased():
     biased = index_bounds(64, [0, 32], entropy_per_bit=float(binary_entropy(0.25)))
     assert abs(biased["bound"][0] - 0.75) < 1e-9  # with no bits, guessing the likelier value
     assert np.isnan(biased["sphere"]).all()
+
+
+def test_fewest_bits_searches_past_m_when_the_curve_needs_it():
+    from commcomplexity.bounds import permutation_success
+
+    def curve(_m, b):
+        return permutation_success(32, b)  # IsTree on N = 64: m = 61 Index bits, but the bound needs more
+
+    need = fewest_bits(curve, 61, 0.99)
+    assert need > 61 and curve(61, need) >= 0.99 > curve(61, need - 1)
