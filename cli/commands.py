@@ -412,8 +412,9 @@ def _precisions(text: str) -> list:
 @click.option("--task", default="index", show_default=True)
 @click.option("--n", type=int, required=True)
 @task_options
-@click.option("--model", "family", default="lstm", show_default=True, help="lstm, gru or llama")
-@click.option("--size", default="tiny", show_default=True, help="tiny or small")
+@click.option("--model", "family", default="lstm", show_default=True,
+              help="lstm, gru, mamba, mamba2, llama or hybrid (Mamba-2 stack + one LLaMA block)")
+@click.option("--size", default="tiny", show_default=True, help="tiny, small, or the paper's 0.5M, 1M, 2M")
 @click.option("--steps", default=2000, show_default=True, type=int)
 @click.option("--batch", default=64, show_default=True, type=int)
 @click.option("--lr", default=3e-3, show_default=True, type=float)
@@ -421,7 +422,10 @@ def _precisions(text: str) -> list:
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="run directory")
 @click.option("--resume", "resume_run", is_flag=True, help="continue the run in --out")
-def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, **kwargs):
+@click.option("--curriculum/--no-curriculum", default=True, show_default=True,
+              help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps")
+def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, curriculum,
+          **kwargs):
     """Train a recurrent reader on fresh streams of a task (loss on the answer token); checkpoints as safetensors."""
     _need_torch()
     from streaming.neural.train import train as do_train
@@ -436,7 +440,8 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
             bar.update(1)
 
         state["result"] = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed,
-                                   device=device, resume_run=resume_run, progress=progress)
+                                   device=device, resume_run=resume_run, progress=progress,
+                                   curriculum=curriculum)
     hist = state["result"]["history"]
     if hist:
         tail = hist[-min(50, len(hist)):]
@@ -489,9 +494,7 @@ def eval_cmd(runs, trials, seed, precision, device, out):
 def probe(run, precision_text, trials, seed, device, out):
     """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
     _need_torch()
-    from streaming.neural.probe import probe_capacity
-    from streaming.neural.state import round_state
-    from streaming.neural.train import calibration_ranges, cut_states_of, evaluate, load_run, reader_name, task_of
+    from streaming.neural.train import load_run, probe_model, reader_name, task_of
     from streaming.results import RowWriter
     from streaming.sweep import make_row
 
@@ -499,28 +502,13 @@ def probe(run, precision_text, trials, seed, device, out):
         raise UserError("--trials must be at least 10")
     precisions = _precisions(precision_text)
     model, meta = load_run(run, device)
-    if meta["model"]["family"] == "llama":
-        raise UserError("the probe rounds a fixed-size recurrent state; a LLaMA's KV cache is evaluated with eval")
     task = task_of(meta)
     if task.distribution not in ("hard", "uniform"):
         raise UserError("the capacity probe reads the Index bits of a hard distribution")
-    ranges = calibration_ranges(model, task, seed)
-    train_states, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
-    test_states, test_x, test_raw = cut_states_of(model, task, trials, seed)
     click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
     writer = RowWriter(out) if out else None
     try:
-        for p in precisions:
-            ok, bits = evaluate(model, task, trials, seed, p, None if isinstance(p, str) or p >= 32 else ranges)
-
-            def flat(raw):
-                import torch
-
-                rounded = round_state(raw, p, None if isinstance(p, str) or p >= 32 else ranges)
-                tensors = rounded if isinstance(rounded, tuple) else (rounded,)
-                return torch.cat([t.permute(1, 0, 2).reshape(t.shape[1], -1) for t in tensors], 1).numpy()
-
-            c, _ = probe_capacity(flat(train_raw), train_x, flat(test_raw), test_x)
+        for p, ok, bits, c in probe_model(model, task, precisions, trials, seed):
             row = make_row(task, reader_name(meta, run, p), bits, bits, ok, trials, seed, 0.0,
                            cells=len(precisions))
             click.echo(f"{str(p):>9} {bits:>10} {ok / trials:8.4f} {row['bound'] or 'none':>8} {c:9.2f} "

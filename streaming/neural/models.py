@@ -1,8 +1,16 @@
-"""Recurrent models that read the tasks' own token streams, with a state that can be captured and resumed.
+"""Neural readers of the tasks' own token streams, with a state that can be captured and resumed.
+
+Families: `lstm`, `gru` (torch), `mamba`, `mamba2` (transformers; their state is the conv and SSM state of every
+layer), `llama` (transformers; its state at the cut is the KV cache, which grows with the prefix) and `hybrid`
+(a Mamba-2 stack with one LLaMA block on top: a fixed recurrent state plus one layer's KV cache).
 
 Word embedding and output head are tied and frozen by default: a sinusoidal code of the token id (as in the
-paper's experiments). A sinusoidal code of the position is added to the input (positions are free inputs, not
-memory, in the paper's memory model). The recurrent state of every layer is the model's memory.
+paper's experiments). The recurrent families add a sinusoidal code of the position to their input (positions are
+free inputs, not memory, in the paper's memory model); the attention block uses RoPE.
+
+Sizes: `tiny` and `small` for tests and CPU runs, and the paper's `0.5M`, `1M`, `2M` configurations (PAPER.md:
+Mamba d64x16 / d128x10 / d128x18, LLaMA d64x8 / d64x16 / d128x12 with 4 heads and FFN 256, hybrid d64x12+1 /
+d128x7+1 / d128x14+1; LSTM and GRU sized to the same parameter counts).
 """
 from __future__ import annotations
 
@@ -11,8 +19,18 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-SIZES = {"tiny": (32, 1), "small": (64, 2)}
-FAMILIES = ("lstm", "gru", "llama")
+FAMILIES = ("lstm", "gru", "mamba", "mamba2", "llama", "hybrid")
+# (d_model, layers) per family and size
+SIZES = {
+    "lstm": {"tiny": (32, 1), "small": (64, 2), "0.5M": (128, 4), "1M": (256, 2), "2M": (256, 4)},
+    "gru": {"tiny": (32, 1), "small": (64, 2), "0.5M": (128, 5), "1M": (224, 3), "2M": (256, 5)},
+    "mamba": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 16), "1M": (128, 10), "2M": (128, 18)},
+    "mamba2": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 16), "1M": (128, 10), "2M": (128, 18)},
+    "llama": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 8), "1M": (64, 16), "2M": (128, 12)},
+    "hybrid": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 12), "1M": (128, 7), "2M": (128, 14)},
+}
+SIZE_NAMES = ("tiny", "small", "0.5M", "1M", "2M")
+PAPER_PARAMETERS = {"0.5M": 0.5e6, "1M": 1e6, "2M": 2e6}
 
 
 def sinusoidal_code(count: int, dim: int, base: float = 100.0) -> torch.Tensor:
@@ -29,34 +47,48 @@ class ModelConfig:
     family: str
     vocab: int
     d_model: int
-    layers: int
+    layers: int  # recurrent or attention layers; the hybrid adds one LLaMA block on top of these
     max_len: int
     frozen_embedding: bool = True
+    d_state: int = 16  # Mamba, Mamba-2
+    expand: int = 2  # Mamba, Mamba-2
+    heads: int = 4  # LLaMA and the hybrid's block
+    ffn: int = 256  # LLaMA feed-forward width
 
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise ValueError(f"unknown model family {self.family!r}; known: {', '.join(FAMILIES)}")
         if self.vocab < 2 or self.d_model < 2 or self.d_model % 2 or self.layers < 1 or self.max_len < 1:
             raise ValueError("vocab >= 2, an even d_model >= 2, layers >= 1 and max_len >= 1 are needed")
+        if self.family in ("llama", "hybrid") and self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} is not a multiple of heads {self.heads}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def config_for(family: str, size: str, vocab: int, max_len: int, frozen_embedding: bool = True) -> ModelConfig:
+    if family not in SIZES:
+        raise ValueError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
     try:
-        d_model, layers = SIZES[size]
+        d_model, layers = SIZES[family][size]
     except KeyError:
-        raise ValueError(f"unknown size {size!r}; known: {', '.join(SIZES)}") from None
+        raise ValueError(f"unknown size {size!r}; known: {', '.join(SIZE_NAMES)}") from None
     return ModelConfig(family, vocab, d_model, layers, max_len, frozen_embedding)
 
 
 def build_model(config: ModelConfig) -> nn.Module:
-    return AttentionModel(config) if config.family == "llama" else RecurrentModel(config)
+    cls = {"lstm": RecurrentModel, "gru": RecurrentModel, "mamba": MambaReader, "mamba2": MambaReader,
+           "llama": AttentionModel, "hybrid": HybridModel}[config.family]
+    return cls(config)
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 class _Reader(nn.Module):
-    """What every reader shares: the tied token code (a frozen buffer by default) and the length check."""
+    """What every reader shares: the tied token code (a frozen buffer by default), the head, the length check."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -66,14 +98,24 @@ class _Reader(nn.Module):
             self.register_buffer("embedding", code)
         else:
             self.embedding = nn.Parameter(code.clone())
+        self.head = nn.Linear(config.d_model, config.d_model)
 
     def _check_length(self, start: int, length: int) -> None:
         if start + length > self.config.max_len:
             raise ValueError(f"streams of {start + length} tokens exceed the model's max_len {self.config.max_len}")
 
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden) @ self.embedding.T  # (no 1/sqrt(d): it flattened the softmax and stalled training)
+
+    def _positioned(self, tokens: torch.Tensor, start: int) -> torch.Tensor:
+        """Token code plus position code, for the recurrent families."""
+        length = tokens.shape[1]
+        self._check_length(start, length)
+        return self.embedding[tokens] + self.positions[start : start + length]
+
 
 class RecurrentModel(_Reader):
-    """LSTM or GRU over the token streams; forward(tokens, state) -> (logits, state)."""
+    """LSTM or GRU; forward(tokens, state, start) -> (logits, state); the state is (h, c) or h."""
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
@@ -81,16 +123,74 @@ class RecurrentModel(_Reader):
         self.register_buffer("positions", sinusoidal_code(config.max_len, d, base=10000.0))
         cls = nn.LSTM if config.family == "lstm" else nn.GRU
         self.rnn = cls(d, d, num_layers=config.layers, batch_first=True)
-        self.head = nn.Linear(d, d)
 
     def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
-        """Logits for every position of `tokens` (read from position `start` on), and the state after them."""
-        length = tokens.shape[1]
-        self._check_length(start, length)
-        x = self.embedding[tokens] + self.positions[start : start + length]
-        out, state = self.rnn(x, state)
-        logits = self.head(out) @ self.embedding.T  # (no 1/sqrt(d): it flattened the softmax and stalled training)
-        return logits, state
+        out, state = self.rnn(self._positioned(tokens, start), state)
+        return self._logits(out), state
+
+
+def _mamba_backbone(config: ModelConfig, layers: int):
+    """transformers' Mamba or Mamba-2 stack (its own embedding unused: inputs come in as embeddings)."""
+    d = config.d_model
+    if config.family == "mamba":
+        from importlib.util import find_spec
+
+        from transformers import MambaConfig, MambaModel
+
+        # the `mambapy` parallel scan when installed (about 15x faster on the CPU than the reference scan)
+        cfg = MambaConfig(vocab_size=config.vocab, hidden_size=d, num_hidden_layers=layers,
+                          state_size=config.d_state, expand=config.expand,
+                          use_mambapy=find_spec("mambapy") is not None)
+        backbone = MambaModel(cfg)
+    else:
+        from transformers import Mamba2Config, Mamba2Model
+
+        inner = config.expand * d
+        head_dim = 16 if inner % 16 == 0 else inner
+        cfg = Mamba2Config(vocab_size=config.vocab, hidden_size=d, num_hidden_layers=layers,
+                           state_size=config.d_state, expand=config.expand, head_dim=head_dim,
+                           num_heads=inner // head_dim, n_groups=1, chunk_size=32)
+        backbone = Mamba2Model(cfg)
+    backbone.embeddings.weight.requires_grad_(False)
+    return backbone
+
+
+def _run_backbone(backbone, x: torch.Tensor, cache, token_by_token: bool):
+    """Hidden states and the updated cache (mutated in place). Mamba continues a cache token by token: several
+    tokens in one call after a cache are off by about 5e-3 in transformers 5.x, one at a time matches."""
+    if cache is not None and token_by_token and x.shape[1] > 1:
+        outs = []
+        for t in range(x.shape[1]):
+            out = backbone(inputs_embeds=x[:, t : t + 1], cache=cache, use_cache=True)
+            outs.append(out.last_hidden_state)
+        return torch.cat(outs, dim=1), cache
+    out = backbone(inputs_embeds=x, cache=cache, use_cache=cache is not None or not backbone.training)
+    return out.last_hidden_state, out.cache
+
+
+class MambaReader(_Reader):
+    """Mamba or Mamba-2 (transformers); the state is the returned cache: conv and SSM state of every layer."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.register_buffer("positions", sinusoidal_code(config.max_len, config.d_model, base=10000.0))
+        self.backbone = _mamba_backbone(config, config.layers)
+
+    def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
+        hidden, state = _run_backbone(self.backbone, self._positioned(tokens, start), state,
+                                      self.config.family == "mamba")
+        return self._logits(hidden), state
+
+
+def _llama(config: ModelConfig, layers: int):
+    from transformers import LlamaConfig, LlamaModel
+
+    d = config.d_model
+    model = LlamaModel(LlamaConfig(vocab_size=config.vocab, hidden_size=d, intermediate_size=config.ffn,
+                                   num_hidden_layers=layers, num_attention_heads=config.heads,
+                                   num_key_value_heads=config.heads, max_position_embeddings=config.max_len))
+    model.embed_tokens.weight.requires_grad_(False)  # inputs come in as embeddings
+    return model
 
 
 class AttentionModel(_Reader):
@@ -98,20 +198,39 @@ class AttentionModel(_Reader):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        from transformers import LlamaConfig, LlamaModel
-
-        d = config.d_model
-        heads = 4 if d % 4 == 0 else 1
-        self.llama = LlamaModel(LlamaConfig(vocab_size=config.vocab, hidden_size=d, intermediate_size=4 * d,
-                                            num_hidden_layers=config.layers, num_attention_heads=heads,
-                                            num_key_value_heads=heads, max_position_embeddings=config.max_len))
-        self.llama.embed_tokens.weight.requires_grad_(False)  # inputs come in as embeddings
-        self.head = nn.Linear(d, d)
+        self.llama = _llama(config, config.layers)
 
     def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
         from transformers import DynamicCache
 
         self._check_length(start, tokens.shape[1])
         cache = state if state is not None else DynamicCache()
-        out = self.llama(inputs_embeds=self.embedding[tokens], past_key_values=cache, use_cache=True)
-        return self.head(out.last_hidden_state) @ self.embedding.T, out.past_key_values
+        out = self.llama(inputs_embeds=self.embedding[tokens], cache=cache, use_cache=True)
+        return self._logits(out.last_hidden_state), out.cache
+
+
+class HybridState:
+    """The hybrid's state: the Mamba-2 stack's cache and the LLaMA block's KV cache."""
+
+    def __init__(self, recurrent, kv):
+        self.recurrent = recurrent
+        self.kv = kv
+
+
+class HybridModel(_Reader):
+    """A Mamba-2 stack with one LLaMA block on top (the paper's hybrid, on the CPU-friendly Mamba-2 scan)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.register_buffer("positions", sinusoidal_code(config.max_len, config.d_model, base=10000.0))
+        self.backbone = _mamba_backbone(ModelConfig(**{**config.to_dict(), "family": "mamba2"}), config.layers)
+        self.block = _llama(config, 1)
+
+    def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
+        from transformers import DynamicCache
+
+        recurrent = state.recurrent if state is not None else None
+        kv = state.kv if state is not None else DynamicCache()
+        hidden, recurrent = _run_backbone(self.backbone, self._positioned(tokens, start), recurrent, False)
+        out = self.block(inputs_embeds=hidden, cache=kv, use_cache=True)
+        return self._logits(out.last_hidden_state), HybridState(recurrent, out.cache)

@@ -24,8 +24,12 @@ def fit_probe(states, bits, ridge: float = 1e-3) -> np.ndarray:
         raise ValueError("states and bits need the same number of rows")
     scale = np.maximum(np.abs(a).max(axis=0), 1e-12)
     a = a / scale
-    gram = a.T @ a + ridge * a.shape[0] * np.eye(a.shape[1])
-    return np.linalg.solve(gram, a.T @ y) / scale[:, None]
+    rows, cols = a.shape
+    if cols <= rows:  # primal ridge: (A'A + lambda N I) w = A'y
+        w = np.linalg.solve(a.T @ a + ridge * rows * np.eye(cols), a.T @ y)
+    else:  # more coordinates than states (a KV cache): the same ridge solution in its dual form
+        w = a.T @ np.linalg.solve(a @ a.T + ridge * rows * np.eye(rows), y)
+    return w / scale[:, None]
 
 
 def probe_errors(weights: np.ndarray, states, bits) -> np.ndarray:

@@ -1,5 +1,17 @@
-"""The recurrent state as memory: capture it at the cut, count its bits, round it to p bits, resume from it."""
+"""The recurrent state as memory: capture it at the cut, count its bits, round it to p bits, resume from it.
+
+Every family's state is seen through one view, `state_tensors`: the list of its tensors with the stream (batch)
+as the first axis, read from the captured object itself:
+- LSTM: h and c of every layer; GRU: h of every layer (torch keeps them as (layers, batch, d));
+- Mamba, Mamba-2: the conv state and the SSM state of every layer (the layers of transformers' returned cache);
+- LLaMA: keys and values of every layer and every prefix position (the KV cache: it grows with the prefix);
+- hybrid: the Mamba-2 stack's tensors, then its LLaMA block's keys and values.
+`with_tensors` builds a fresh state of the same structure from replaced tensors (the captured one is not touched),
+so rounding, calibration, flattening and bit counting are written once for all families.
+"""
 from __future__ import annotations
+
+import copy
 
 import torch
 
@@ -8,23 +20,87 @@ if hasattr(torch, "float8_e4m3fn"):
     FLOAT_FORMATS["float8"] = (torch.float8_e4m3fn, 8)
 
 
-def as_tuple(state) -> tuple:
-    return tuple(state) if isinstance(state, (tuple, list)) else (state,)
-
-
-def is_kv_cache(state) -> bool:
+def _is_cache(state) -> bool:
     return hasattr(state, "layers") and not isinstance(state, (tuple, list, torch.Tensor))
 
 
+def _cache_slots(cache) -> list:
+    """(layer, attribute, key) of every tensor in a transformers cache, in a fixed order."""
+    slots = []
+    for layer in cache.layers:
+        if hasattr(layer, "conv_states"):
+            for name in ("conv_states", "recurrent_states"):
+                slots += [(layer, name, k) for k in sorted(getattr(layer, name))]
+        else:
+            slots += [(layer, "keys", None), (layer, "values", None)]
+    return slots
+
+
+def _get(slot):
+    layer, name, key = slot
+    value = getattr(layer, name)
+    return value if key is None else value[key]
+
+
+def _set(slot, tensor) -> None:
+    layer, name, key = slot
+    if key is None:
+        setattr(layer, name, tensor)
+    else:
+        getattr(layer, name)[key] = tensor
+
+
+def is_kv_cache(state) -> bool:
+    """Whether the state holds attention keys and values (its size then grows with the prefix)."""
+    if hasattr(state, "kv"):
+        return True
+    return _is_cache(state) and any(hasattr(layer, "keys") for layer in state.layers)
+
+
+def state_tensors(state) -> list:
+    """The state's tensors, each with the stream as its first axis."""
+    if hasattr(state, "recurrent") and hasattr(state, "kv"):
+        return state_tensors(state.recurrent) + state_tensors(state.kv)
+    if _is_cache(state):
+        return [_get(slot) for slot in _cache_slots(state)]
+    tensors = tuple(state) if isinstance(state, (tuple, list)) else (state,)
+    return [t.transpose(0, 1) for t in tensors]  # torch RNN states are (layers, batch, d)
+
+
+def with_tensors(state, tensors: list):
+    """A new state of the same structure as `state` holding `tensors` (in `state_tensors` order and layout)."""
+    tensors = list(tensors)
+    if hasattr(state, "recurrent") and hasattr(state, "kv"):
+        split = len(state_tensors(state.recurrent))
+        return type(state)(with_tensors(state.recurrent, tensors[:split]), with_tensors(state.kv, tensors[split:]))
+    if _is_cache(state):
+        fresh = copy.copy(state)
+        fresh.layers = [copy.copy(layer) for layer in state.layers]
+        for layer in fresh.layers:  # shallow copies with their own dicts, so the original cache is not touched
+            for name in ("conv_states", "recurrent_states"):
+                if hasattr(layer, name):
+                    setattr(layer, name, dict(getattr(layer, name)))
+        for slot, t in zip(_cache_slots(fresh), tensors, strict=True):
+            _set(slot, t.contiguous())
+        return fresh
+    out = tuple(t.transpose(0, 1).contiguous() for t in tensors)
+    return out if isinstance(state, (tuple, list)) else out[0]
+
+
+def clone_state(state):
+    """A deep copy (transformers' caches are updated in place by the models that read them)."""
+    return with_tensors(state, [t.clone() for t in state_tensors(state)])
+
+
 def coordinates(state) -> int:
-    """Numbers in the captured state, counted from the tensors themselves, per stream (a KV cache: every key and
-    value of every layer, so it grows with the prefix)."""
-    if is_kv_cache(state):
-        batch = state.layers[0].keys.shape[0]
-        return sum(layer.keys.numel() + layer.values.numel() for layer in state.layers) // batch
-    tensors = as_tuple(state)
-    batch = tensors[0].shape[1]  # torch RNN states are (layers, batch, hidden)
-    return sum(t.numel() for t in tensors) // batch
+    """Numbers in the captured state per stream, counted from its tensors (conv states and KV entries included)."""
+    return sum(t[0].numel() for t in state_tensors(state))
+
+
+def flatten(state) -> torch.Tensor:
+    """The state as one (streams x coordinates) float32 matrix."""
+    tensors = state_tensors(state)
+    return torch.cat([t.reshape(t.shape[0], -1).float() for t in tensors], dim=1)
 
 
 def state_bits(state, precision) -> int:
@@ -42,43 +118,38 @@ def capture(model, prefix: torch.Tensor):
 
 @torch.no_grad()
 def resume(model, state, suffix: torch.Tensor, start: int):
-    """Logits for Bob's part, continuing from a (possibly rounded) state."""
-    logits, _ = model(suffix, state, start=start)
+    """Logits for Bob's part, continuing from a (possibly rounded) state, which is left as it was."""
+    logits, _ = model(suffix, clone_state(state), start=start)
     return logits
 
 
 def calibrate(state) -> list:
-    """Per-coordinate (low, high) ranges from held-out states, for the uniform quantiser."""
-    return [(t.amin(dim=1, keepdim=True), t.amax(dim=1, keepdim=True)) for t in as_tuple(state)]
+    """Per-coordinate (low, high) ranges over the streams of held-out states, for the uniform quantiser."""
+    return [(t.amin(dim=0, keepdim=True), t.amax(dim=0, keepdim=True)) for t in state_tensors(state)]
 
 
 def round_state(state, precision, ranges=None):
     """The state rounded to `precision`: an integer p (uniform over the calibrated ranges; 32 leaves float32
-    unchanged) or a float format name (float16, bfloat16, float8)."""
-    if is_kv_cache(state):
-        if isinstance(precision, int) and precision >= 32:
-            return state
-        raise ValueError("rounding a KV cache is not supported yet (evaluate attention models at 32 bits)")
-    tensors = as_tuple(state)
+    unchanged) or a float format name (float16, bfloat16, float8). A KV cache is rounded like any other state."""
+    tensors = state_tensors(state)
     if isinstance(precision, str):
         if precision not in FLOAT_FORMATS:
             raise ValueError(f"unknown float format {precision!r}; known: {', '.join(FLOAT_FORMATS)}")
         dtype = FLOAT_FORMATS[precision][0]
-        out = tuple(t.to(dtype).to(t.dtype) for t in tensors)
-    else:
-        p = int(precision)
-        if p < 1:
-            raise ValueError(f"precision must be at least 1 bit, got {precision}")
-        if p >= 32:
-            out = tensors
-        else:
-            if ranges is None:
-                raise ValueError("uniform rounding needs calibrated ranges")
-            levels = (1 << p) - 1
-            out = []
-            for t, (lo, hi) in zip(tensors, ranges):
-                span = torch.clamp(hi - lo, min=1e-12)
-                q = torch.round(torch.clamp((t - lo) / span, 0.0, 1.0) * levels)
-                out.append(lo + q / levels * span)
-            out = tuple(out)
-    return out if isinstance(state, (tuple, list)) else out[0]
+        return with_tensors(state, [t.to(dtype).to(t.dtype) for t in tensors])
+    p = int(precision)
+    if p < 1:
+        raise ValueError(f"precision must be at least 1 bit, got {precision}")
+    if p >= 32:
+        return state
+    if ranges is None:
+        raise ValueError("uniform rounding needs calibrated ranges")
+    if len(ranges) != len(tensors) or any(lo.shape[1:] != t.shape[1:] for t, (lo, _) in zip(tensors, ranges)):
+        raise ValueError("the calibrated ranges were taken on states of another shape (another cut or model)")
+    levels = (1 << p) - 1
+    out = []
+    for t, (lo, hi) in zip(tensors, ranges):
+        span = torch.clamp(hi - lo, min=1e-12)
+        q = torch.round(torch.clamp((t - lo) / span, 0.0, 1.0) * levels)
+        out.append(lo + q / levels * span)
+    return with_tensors(state, out)

@@ -14,7 +14,7 @@ import torch
 
 from ..tokens import NO, NUM0, YES
 from .models import ModelConfig, build_model, config_for
-from .state import calibrate, capture, resume, round_state, state_bits
+from .state import calibrate, capture, flatten, resume, round_state, state_bits
 
 FORMAT = "streambound-model"
 
@@ -102,14 +102,35 @@ def reader_name(meta: dict, run, precision) -> str:
     return f"{meta['model']['family']}:{Path(run).name}@{precision}"
 
 
+CURRICULUM_START = 8  # the curriculum's first task size
+CURRICULUM_WINDOW = 200  # steps of training accuracy that decide a move
+CURRICULUM_PASS = 0.9  # training accuracy that moves the curriculum to twice the size
+
+
+def _stage(task, n: int):
+    """The task at size n (same name, distribution and options): a shorter stream the same model reads."""
+    from ..tasks import make_task
+
+    if n >= task.n:
+        return task
+    spec = task_spec(task)
+    return make_task(spec["name"], n, spec["distribution"], **spec["options"])
+
+
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
-          device: str = "auto", resume_run: bool = False, progress=None) -> dict:
-    """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run."""
+          device: str = "auto", resume_run: bool = False, progress=None, curriculum: bool = True) -> dict:
+    """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run.
+
+    With `curriculum`, training starts on the task at size 8 and doubles the size each time the training
+    accuracy over the last 200 steps reaches 0.9, up to the task's own size (the model, sized for the full
+    stream, reads the shorter ones unchanged); evaluation always reads the full size."""
     if steps < 1 or batch < 1 or lr <= 0:
         raise ValueError("steps, batch and lr must be positive")
     out = Path(out)
     dev = pick_device(device)
     torch.manual_seed(seed)
+    if dev.type == "cpu":
+        torch.set_flush_denormal(True)  # subnormal floats slowed Mamba-2 steps 10-fold on the CPU
     done = 0
     if resume_run and (out / "config.json").exists():
         model, meta = load_run(out, str(dev))
@@ -119,20 +140,23 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         config = config_for(family, size, NUM0 + task.vocab, task.length)
         model = build_model(config).to(dev)
         meta = {"format": FORMAT, "model": config.to_dict(), "task": task_spec(task), "steps_done": 0,
-                "steps": steps, "batch": batch, "lr": lr, "seed": seed}
+                "steps": steps, "batch": batch, "lr": lr, "seed": seed,
+                "curriculum_n": min(task.n, CURRICULUM_START) if curriculum else task.n}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
     if done and (out / "optimizer.pt").exists():
         optimizer.load_state_dict(torch.load(out / "optimizer.pt", map_location=dev))
     meta["steps"] = max(steps, done)
     total = meta["steps"]
     history = []
+    stage_n = int(meta.get("curriculum_n", task.n))
+    current, since = _stage(task, stage_n), 0
     for step in range(done, total):
         warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
-        b = task.batch(seed * 1_000_003 + step + 1, 0, batch)  # training streams: seeds apart from evaluation's
+        b = current.batch(seed * 1_000_003 + step + 1, 0, batch)  # training streams: seeds apart from evaluation's
         x = torch.from_numpy(b.tokens).long().to(dev)
-        y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
+        y = torch.from_numpy(answer_tokens(current, b.answers)).long().to(dev)
         logits, _ = model(x)
         loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
         optimizer.zero_grad()
@@ -142,9 +166,19 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         acc = float((logits[:, -1].argmax(-1) == y).float().mean())
         history.append((float(loss.detach()), acc))
         meta["steps_done"] = step + 1
+        since += 1
+        if stage_n < task.n and since >= CURRICULUM_WINDOW and \
+                np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS:
+            stage_n, since = min(task.n, 2 * stage_n), 0
+            current = _stage(task, stage_n)
+            meta["curriculum_n"] = stage_n
+            meta.setdefault("curriculum_steps", {})[str(stage_n)] = step + 1
         if progress is not None:
             progress(step + 1, float(loss.detach()), acc)
         if (step + 1) % 500 == 0 or step + 1 == total:
+            recent = history[-500:]
+            meta["recent"] = {"n": stage_n, "loss": round(float(np.mean([h[0] for h in recent])), 5),
+                              "accuracy": round(float(np.mean([h[1] for h in recent])), 5)}
             save_run(out, model, meta, optimizer)
     if done >= total:
         save_run(out, model, meta, optimizer)
@@ -175,8 +209,7 @@ def cut_states_of(model, task, trials: int, seed: int):
     dev = next(model.parameters()).device
     b = task.batch(seed, 0, trials)
     state = capture(model, torch.from_numpy(b.tokens[:, : b.cut]).long().to(dev))
-    flat = torch.cat([t.permute(1, 0, 2).reshape(trials, -1) for t in (state if isinstance(state, tuple)
-                                                                            else (state,))], dim=1)
+    flat = flatten(state)
     index = make_task("index", task.index_size).batch(seed, 0, trials)
     x = index.tokens[:, 1 : task.index_size + 1] - NUM0
     return flat.cpu().numpy(), x, state
@@ -186,3 +219,19 @@ def calibration_ranges(model, task, seed: int, trials: int = 512):
     """Per-coordinate ranges for the uniform quantiser, from held-out streams (another seed)."""
     _, _, state = cut_states_of(model, task, trials, seed + 7919)
     return calibrate(state)
+
+
+def probe_model(model, task, precisions, trials: int, seed: int):
+    """For each precision: (precision, successes, state bits, linear capacity C in bits) of the model resumed from
+    its state rounded to that precision, and of ridge probes fitted on rounded states of other streams."""
+    from .probe import probe_capacity
+
+    ranges = calibration_ranges(model, task, seed)
+    _, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
+    _, test_x, test_raw = cut_states_of(model, task, trials, seed)
+    for p in precisions:
+        uniform = None if isinstance(p, str) or p >= 32 else ranges
+        ok, bits = evaluate(model, task, trials, seed, p, uniform)
+        c, _ = probe_capacity(flatten(round_state(train_raw, p, uniform)).cpu().numpy(), train_x,
+                              flatten(round_state(test_raw, p, uniform)).cpu().numpy(), test_x)
+        yield p, ok, bits, c
