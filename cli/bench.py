@@ -116,3 +116,56 @@ def adversary_benchmark(n: int, budgets=(16, 20, 24), echo=print) -> dict:
             cells.append(f"{r.seconds:8.2f} s {r.tries:>10d}")
         echo(f"{alg.name:14s}" + "".join(f"{c:>22s}" for c in cells))
     return out
+
+
+def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print) -> dict:
+    """Training tokens per second (forward, backward, AdamW step) of each family's `tiny` reader on Index streams
+    of size n, timed after two warm-up steps; ratios to the first family, measured in the same run."""
+    import torch
+
+    from streaming.neural.models import build_model, config_for, trainable_parameters
+    from streaming.neural.train import answer_tokens, pick_device
+    from streaming.tasks import make_task
+    from streaming.tokens import NUM0
+
+    if n < 1 or steps < 1 or batch < 1:
+        raise ValueError("n, steps and batch must be positive")
+    dev = pick_device(device)
+    if dev.type == "cpu":
+        torch.set_flush_denormal(True)
+    task = make_task("index", n)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    echo(f"training speed, index n = {n} ({task.length} tokens a stream), batch {batch}, {steps} timed steps, "
+         f"size tiny, device {name}")
+    out = {}
+    for family in families:
+        torch.manual_seed(0)
+        model = build_model(config_for(family, "tiny", NUM0 + task.vocab, task.length)).to(dev).train()
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+        def step(i):
+            b = task.batch(i + 1, 0, batch)
+            x = torch.from_numpy(b.tokens).long().to(dev)
+            y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
+            logits, _ = model(x)
+            loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        for i in range(2):
+            step(i)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t0 = time.perf_counter()
+        for i in range(steps):
+            step(2 + i)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds = time.perf_counter() - t0
+        rate = steps * batch * task.length / seconds
+        out[family] = rate
+        first = out[families[0]]
+        echo(f"  {family:>7}: {trainable_parameters(model):>7} parameters, {seconds / steps * 1e3:8.1f} ms a step, "
+             f"{rate / 1e3:9.1f} k tokens/s, {rate / first:6.3f} x {families[0]}")
+    return out

@@ -229,23 +229,31 @@ def algorithms(task, n, budget):
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures", "figures_dir", default="figures", show_default=True, type=click.Path(file_okay=False))
-def figures(names, trials, seed, results_dir, figures_dir):
+@click.option("--runs", "runs_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="probe: where the trained runs live (missing ones are trained, unfinished ones resumed)")
+@click.option("--device", default="auto", show_default=True, help="probe: auto (CUDA when present), cpu or cuda")
+def figures(names, trials, seed, results_dir, figures_dir, runs_dir, device):
     """Regenerate figures. With no NAMES: the main job (index: the Index budget sweep, resumed, and its figure).
-    NAMES: index, exact, istree, recall, counting, scaling, or all."""
+    NAMES: index, exact, istree, recall, counting, scaling, or all (these six); probe (trains six neural runs
+    first when runs/ lacks them: about an hour and a half on 2 CPU cores; needs the models extra)."""
     from .figures import FIGURES, figure_sweeps, plot_scaling, scaling_cells, scaling_row, write_scaling
     from .plotting import plot_results
 
     names = list(names) or ["index"]
     if names == ["all"]:
         names = list(FIGURES)
-    unknown = [n for n in names if n not in FIGURES]
+    unknown = [n for n in names if n not in FIGURES + ("probe",)]
     if unknown:
-        raise UserError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
+        raise UserError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all, probe")
     if trials is not None and trials < 1:
         raise UserError("--trials must be positive")
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
     for name in names:
-        if name == "exact":
+        if name == "probe":
+            _need_torch()
+            out = probe_figure(Path(runs_dir), results_dir, figures_dir, trials or 2000, seed, device)
+            click.echo(f"figure written to {out}")
+        elif name == "exact":
             from .exact import exact_rows, plot_exact, write_exact_csv
 
             rows = []
@@ -361,26 +369,73 @@ def replay(witness):
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["engine", "coder", "adversary"]), default="engine")
+@click.argument("what", type=click.Choice(["engine", "coder", "adversary", "train"]), default="engine")
 @click.option("--n", default=4096, show_default=True, type=int)
 @click.option("--trials", default=10000, show_default=True, type=int)
 @click.option("--repeats", default=3, show_default=True, type=int, help="engine: best of this many timings")
 @click.option("--algorithm", default="trellis", show_default=True, help="coder: which registered coder")
 @click.option("--seed", default=0, show_default=True, type=int)
-def bench(what, n, trials, repeats, algorithm, seed):
+@click.option("--device", default="auto", show_default=True, help="train: auto (CUDA when present), cpu or cuda")
+@click.option("--models", "families", default="lstm,mamba2,llama", show_default=True,
+              help="train: the tiny readers to time")
+@click.option("--steps", default=20, show_default=True, type=int, help="train: timed steps per model")
+def bench(what, n, trials, repeats, algorithm, seed, device, families, steps):
     """Benchmarks. engine: tokens/s for prefix and blockcode against numpy summing the same tokens.
     coder: a coder's success against the bounds at b/n = 0.1 .. 0.9.
-    adversary: seconds to a certified witness at b = 16, 20, 24 for every algorithm (uses --n, default 64 here)."""
-    from .bench import adversary_benchmark, coder_benchmark, engine_benchmark
+    adversary: seconds to a certified witness at b = 16, 20, 24 for every algorithm (uses --n, default 64 here).
+    train: training tokens/s of the tiny neural readers on Index (uses --n, default 64 here; batch 64)."""
+    from .bench import adversary_benchmark, coder_benchmark, engine_benchmark, train_benchmark
 
     if n < 1 or trials < 1 or repeats < 1:
         raise UserError("--n, --trials and --repeats must be positive")
-    if what == "adversary":
+    if what == "train":
+        _need_torch()
+        from streaming.neural.models import FAMILIES
+
+        chosen = [f.strip() for f in families.split(",") if f.strip()]
+        unknown = [f for f in chosen if f not in FAMILIES]
+        if not chosen or unknown:
+            raise UserError(f"unknown model {', '.join(unknown) or '(none given)'}; known: {', '.join(FAMILIES)}")
+        train_benchmark(64 if n == 4096 else n, steps, 64, device, chosen, echo=click.echo)
+    elif what == "adversary":
         adversary_benchmark(64 if n == 4096 else n, echo=click.echo)
     elif what == "engine":
         engine_benchmark(n, trials, repeats, echo=click.echo)
     else:
         coder_benchmark(n, trials, algorithm, seed, echo=click.echo)
+
+
+def probe_figure(runs_dir: Path, results_dir: Path, figures_dir: Path, trials: int, seed: int, device: str) -> Path:
+    """Train what is missing, probe every run at every precision, sweep the algorithms, draw figures/probe.png."""
+    from streaming.neural.train import train as do_train
+    from streaming.results import RowWriter, write_table
+    from streaming.tasks import make_task
+
+    from .probefig import ALGORITHMS, CAPACITY_COLUMNS, PRECISIONS, PROBE_RUNS, plot_probe, probe_rows, run_complete
+
+    for spec in PROBE_RUNS:
+        path = runs_dir / spec.name
+        if run_complete(path, spec.steps):
+            continue
+        with _progress(spec.steps, f"training {spec.name}") as bar:
+            do_train(make_task("index", spec.n), spec.family, spec.size, spec.steps, path, lr=spec.lr, seed=0,
+                     device=device, resume_run=True, progress=lambda *_: bar.update(1))
+    results_csv, capacity_csv = results_dir / "probe.csv", results_dir / "probe-capacity.csv"
+    if results_csv.exists():
+        results_csv.unlink()  # the models' rows are recomputed each time (a run may have trained further)
+    capacity = []
+    with RowWriter(results_csv) as writer, _progress(len(PROBE_RUNS), "probing every run") as bar:
+        for spec in PROBE_RUNS:
+            rows, caps = probe_rows(runs_dir / spec.name, PRECISIONS, trials, seed, device)
+            for row in rows:
+                writer.write(row)
+            capacity += caps
+            bar.update(1)
+    write_table(capacity, capacity_csv, CAPACITY_COLUMNS)
+    for n in sorted({spec.n for spec in PROBE_RUNS}):
+        do_sweep("index", [n], ALGORITHMS, trials, seed, results_csv, budgets=list(range(0, n + 1, max(1, n // 16))),
+                 resume=True)
+    return plot_probe(results_csv, capacity_csv, figures_dir / "probe.png")
 
 
 # --- neural readers (the `models` extra: torch, safetensors) -----------------------------------------------------

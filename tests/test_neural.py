@@ -285,3 +285,30 @@ def test_curriculum_doubles_the_size_when_training_accuracy_passes(tmp_path, mon
     assert meta["model"]["max_len"] == task.length  # one model, sized for the full stream, reads every stage
     training.train(task, "lstm", "tiny", 10, tmp_path / "plain", device="cpu", curriculum=False)
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["curriculum_n"] == 32
+
+
+def test_probe_figure_pipeline_trains_probes_sweeps_and_draws(tmp_path, capsys, monkeypatch):
+    """The whole `figures probe` pipeline at toy sizes: missing runs trained, every precision probed, the
+    algorithms swept on the same n, one figure drawn; a second call trains nothing."""
+    import csv
+
+    import cli.probefig as probefig
+
+    monkeypatch.setattr(probefig, "PROBE_RUNS", (probefig.ProbeRun("gru", "tiny", 8, 30, 3e-3),
+                                                 probefig.ProbeRun("llama", "tiny", 8, 5, 1e-3)))
+    monkeypatch.setattr(probefig, "PRECISIONS", (2, 32))
+    args = ["figures", "probe", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
+            "--figures", str(tmp_path / "fig"), "--trials", "200", "--device", "cpu"]
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0 and (tmp_path / "fig" / "probe.png").stat().st_size > 10_000
+    rows = list(csv.DictReader((tmp_path / "res" / "probe.csv").open()))
+    readers = {r["reader"] for r in rows}
+    assert {"gru:probe-gru-n8@2", "gru:probe-gru-n8@32", "llama:probe-llama-n8@2", "prefix", "trellis"} <= readers
+    assert all(r["audit"] in ("ok", "no-bound") for r in rows)
+    caps = list(csv.DictReader((tmp_path / "res" / "probe-capacity.csv").open()))
+    assert len(caps) == 4 and all(0 <= float(c["capacity_bits"]) <= 8 for c in caps)
+    gru32 = next(c for c in caps if c["reader"] == "gru:probe-gru-n8@32")
+    assert int(gru32["state_bits"]) == 32 * 32  # tiny GRU: 32 numbers of 32 bits
+    before = (tmp_path / "runs" / "probe-gru-n8" / "model.safetensors").stat().st_mtime_ns
+    assert run_cli(args, capsys)[0] == 0
+    assert (tmp_path / "runs" / "probe-gru-n8" / "model.safetensors").stat().st_mtime_ns == before
