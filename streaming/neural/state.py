@@ -50,13 +50,6 @@ def _set(slot, tensor) -> None:
         getattr(layer, name)[key] = tensor
 
 
-def is_kv_cache(state) -> bool:
-    """Whether the state holds attention keys and values (its size then grows with the prefix)."""
-    if hasattr(state, "kv"):
-        return True
-    return _is_cache(state) and any(hasattr(layer, "keys") for layer in state.layers)
-
-
 def state_tensors(state) -> list:
     """The state's tensors, each with the stream as its first axis."""
     if hasattr(state, "recurrent") and hasattr(state, "kv"):
