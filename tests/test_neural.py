@@ -312,3 +312,23 @@ def test_probe_figure_pipeline_trains_probes_sweeps_and_draws(tmp_path, capsys, 
     before = (tmp_path / "runs" / "probe-gru-n8" / "model.safetensors").stat().st_mtime_ns
     assert run_cli(args, capsys)[0] == 0
     assert (tmp_path / "runs" / "probe-gru-n8" / "model.safetensors").stat().st_mtime_ns == before
+
+
+def test_bench_train_prints_rates_and_ratios_and_rejects_bad_models(capsys):
+    code, out, _ = run_cli(["bench", "train", "--n", "8", "--steps", "2", "--models", "lstm,gru"], capsys)
+    lines = [line for line in out.splitlines() if "tokens/s" in line]
+    assert code == 0 and len(lines) == 2 and lines[0].rstrip().endswith("1.000 x lstm")
+    code, _, err = run_cli(["bench", "train", "--models", "lstm,transformer"], capsys)
+    assert code == 2 and "unknown model transformer" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown when no CUDA device is present")
+def test_asking_for_cuda_without_a_device_is_one_line_and_exit_2(tmp_path, capsys):
+    for args in (["train", "--n", "8", "--steps", "1", "--device", "cuda", "--out", str(tmp_path / "r")],
+                 ["bench", "train", "--device", "cuda"]):
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and err.strip().count("\n") == 0 and "no CUDA device" in err
+    code, _, err = run_cli(["train", "--n", "8", "--model", "rwkv", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "unknown model family" in err
+    code, _, err = run_cli(["train", "--n", "8", "--size", "5M", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "unknown size" in err
