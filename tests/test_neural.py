@@ -51,8 +51,8 @@ pytest.importorskip("safetensors")
 pytest.importorskip("transformers")
 from streaming.neural.models import (FAMILIES, PAPER_PARAMETERS, SIZES, build_model,  # noqa: E402
                                      config_for, trainable_parameters)
-from streaming.neural.state import (calibrate, capture, coordinates, resume, round_state, state_bits,  # noqa: E402
-                                    state_tensors)
+from streaming.neural.state import (calibrate, capture, clone_state, coordinates, resume, round_state,  # noqa: E402
+                                    state_bits, state_tensors)
 
 
 def model_and_batch(family, n=16, trials=64, seed=0, size="small"):
@@ -113,8 +113,9 @@ def expected_coordinates(config, cut):
     """The state size from the architecture's definition, written independently of the capture code."""
     d, layers, n_state = config.d_model, config.layers, config.d_state
     inner, kernel = config.expand * d, 4
-    mamba = inner * kernel + inner * n_state  # conv window over the inner channels + one SSM state per channel
-    mamba2 = (inner + 2 * n_state) * kernel + inner * n_state  # conv also runs over B and C (one group)
+    # the conv keeps the last kernel - 1 inputs of its channels; one SSM state of n_state numbers per channel
+    mamba = inner * (kernel - 1) + inner * n_state
+    mamba2 = (inner + 2 * n_state) * (kernel - 1) + inner * n_state  # Mamba-2 convolves B and C too (one group)
     kv = 2 * d * cut  # a key and a value of width d per prefix position
     return {"lstm": 2 * layers * d, "gru": layers * d, "mamba": layers * mamba, "mamba2": layers * mamba2,
             "llama": layers * kv, "hybrid": layers * mamba2 + kv}[config.family]
@@ -132,6 +133,27 @@ def test_state_bits_counted_from_the_tensors(family):
         shorter = capture(model, torch.from_numpy(batch.tokens[:, :5]).long())
         assert coordinates(state) - coordinates(shorter) == 2 * model.config.d_model * (batch.cut - 5) * (
             model.config.layers if family == "llama" else 1)
+
+
+@pytest.mark.parametrize("family", ["mamba", "mamba2", "hybrid"])
+def test_the_conv_column_left_out_of_the_state_is_never_read(family):
+    """transformers keeps kernel-size conv columns; the state view drops the oldest, which the next step shifts
+    out unread: filling it with garbage in the model's own cache changes nothing, the next column does."""
+    task, batch, model = model_and_batch(family, trials=4, size="tiny")
+    tokens = torch.from_numpy(batch.tokens).long()
+    for cut in (batch.cut, 5):
+        with torch.no_grad():
+            _, cache = model(tokens[:, :cut])
+            reference, _ = model(tokens[:, cut:], clone_state(cache), start=cut)
+        layers = (cache.recurrent if family == "hybrid" else cache).layers
+        for column, changes in ((0, False), (1, True)):
+            spoiled = clone_state(cache)
+            for layer in (spoiled.recurrent if family == "hybrid" else spoiled).layers:
+                layer.conv_states[0][..., column] = 1e3
+            with torch.no_grad():
+                logits, _ = model(tokens[:, cut:], spoiled, start=cut)
+            assert (not torch.equal(logits, reference)) == changes
+        assert all(layer.conv_states[0].shape[-1] == 4 for layer in layers)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -4,6 +4,8 @@ Every family's state is seen through one view, `state_tensors`: the list of its 
 as the first axis, read from the captured object itself:
 - LSTM: h and c of every layer; GRU: h of every layer (torch keeps them as (layers, batch, d));
 - Mamba, Mamba-2: the conv state and the SSM state of every layer (the layers of transformers' returned cache);
+  transformers keeps kernel-size columns of conv inputs, of which the oldest is shifted out unread by the next
+  step, so the view holds kernel - 1 columns (a test shows the dropped column never reaches Bob's logits);
 - LLaMA: keys and values of every layer and every prefix position (the KV cache: it grows with the prefix);
 - hybrid: the Mamba-2 stack's tensors, then its LLaMA block's keys and values.
 `with_tensors` builds a fresh state of the same structure from replaced tensors (the captured one is not touched),
@@ -39,13 +41,20 @@ def _cache_slots(cache) -> list:
 def _get(slot):
     layer, name, key = slot
     value = getattr(layer, name)
-    return value if key is None else value[key]
+    if key is None:
+        return value
+    if name == "conv_states":  # the oldest of the kernel's columns is never read again: not memory
+        return value[key][..., 1:]
+    return value[key]
 
 
 def _set(slot, tensor) -> None:
     layer, name, key = slot
     if key is None:
         setattr(layer, name, tensor)
+    elif name == "conv_states":
+        dead = torch.zeros_like(tensor[..., :1])  # the column the next step shifts out unread
+        getattr(layer, name)[key] = torch.cat([dead, tensor], dim=-1)
     else:
         getattr(layer, name)[key] = tensor
 
