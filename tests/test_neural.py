@@ -257,11 +257,13 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_small_lstm_learns_index_at_n_16(tmp_path):
-    """About two minutes on 2 cores: 12,000 AdamW steps (warm-up + cosine) on fresh streams."""
+    """About two minutes on 2 cores: 12,000 AdamW steps (warm-up + cosine) on fresh streams of the full size.
+    (The `tiny` LSTM, d = 32 and one layer, reached 0.73 in 6,000 curriculum steps; d = 64 and one layer 0.85 in
+    5,000: neither was run to 0.95 in the suite's time, so this test trains `small`, d = 64 and two layers.)"""
     from streaming.neural.train import evaluate, load_run, train
 
     task = make_task("index", 16)
-    train(task, "lstm", "small", 12000, tmp_path / "run", lr=3e-3, seed=0, device="cpu")
+    train(task, "lstm", "small", 12000, tmp_path / "run", lr=3e-3, seed=0, device="cpu", curriculum=False)
     model, _ = load_run(tmp_path / "run")
     successes, bits = evaluate(model, task, 2000, seed=0)
     assert successes / 2000 >= 0.95 and bits == 32 * 2 * 2 * 64
