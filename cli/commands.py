@@ -477,10 +477,12 @@ def _precisions(text: str) -> list:
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="run directory")
 @click.option("--resume", "resume_run", is_flag=True, help="continue the run in --out")
+@click.option("--frozen-embedding/--trainable-embedding", default=True, show_default=True,
+              help="tie embedding and head to a frozen sinusoidal code of the token id (the paper's setting)")
 @click.option("--curriculum/--no-curriculum", default=True, show_default=True,
               help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps")
-def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, curriculum,
-          **kwargs):
+def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, frozen_embedding,
+          curriculum, **kwargs):
     """Train a recurrent reader on fresh streams of a task (loss on the answer token); checkpoints as safetensors."""
     _need_torch()
     from streaming.neural.train import train as do_train
@@ -496,7 +498,7 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
 
         state["result"] = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed,
                                    device=device, resume_run=resume_run, progress=progress,
-                                   curriculum=curriculum)
+                                   curriculum=curriculum, frozen_embedding=frozen_embedding)
     hist = state["result"]["history"]
     if hist:
         tail = hist[-min(50, len(hist)):]
@@ -504,14 +506,20 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
                    f"accuracy {np.mean([h[1] for h in tail]):.3f}")
 
 
+def _run_task_options(fn):
+    fn = click.option("--n", type=int, default=None, help="task size (default: the run's own; smaller ones fit)")(fn)
+    return click.option("--task", "task_name", default=None, help="check that the run was trained on this task")(fn)
+
+
 @cli.command("eval")
 @click.argument("runs", nargs=-1, required=True)
+@_run_task_options
 @click.option("--trials", default=5000, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int, help="the streams a sweep with this seed reads")
 @click.option("--precision", default="32", show_default=True, help="bits per coordinate or a float format")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def eval_cmd(runs, trials, seed, precision, device, out):
+def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
     """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
     _need_torch()
     from streaming.neural.train import calibration_ranges, evaluate, load_run, reader_name, task_of
@@ -525,7 +533,7 @@ def eval_cmd(runs, trials, seed, precision, device, out):
     try:
         for run in runs:
             model, meta = load_run(run, device)
-            task = task_of(meta)
+            task = task_of(meta, task_name, n)
             ranges = None if isinstance(p, str) or p >= 32 else calibration_ranges(model, task, seed)
             ok, bits = evaluate(model, task, trials, seed, p, ranges)
             name = reader_name(meta, run, p)
@@ -541,12 +549,13 @@ def eval_cmd(runs, trials, seed, precision, device, out):
 
 @cli.command()
 @click.argument("run")
+@_run_task_options
 @click.option("--precision", "precision_text", default="2,4,8,16,32", show_default=True)
 @click.option("--trials", default=2000, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def probe(run, precision_text, trials, seed, device, out):
+def probe(run, task_name, n, precision_text, trials, seed, device, out):
     """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
     _need_torch()
     from streaming.neural.train import load_run, probe_model, reader_name, task_of
@@ -557,7 +566,7 @@ def probe(run, precision_text, trials, seed, device, out):
         raise UserError("--trials must be at least 10")
     precisions = _precisions(precision_text)
     model, meta = load_run(run, device)
-    task = task_of(meta)
+    task = task_of(meta, task_name, n)
     if task.distribution not in ("hard", "uniform"):
         raise UserError("the capacity probe reads the Index bits of a hard distribution")
     click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")

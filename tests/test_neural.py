@@ -356,3 +356,20 @@ def test_asking_for_cuda_without_a_device_is_one_line_and_exit_2(tmp_path, capsy
     assert code == 2 and "unknown model family" in err
     code, _, err = run_cli(["train", "--n", "8", "--size", "5M", "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "unknown size" in err
+
+
+def test_eval_and_probe_take_the_task_and_a_size_that_fits(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert run_cli(["train", "--n", "8", "--steps", "3", "--trainable-embedding", "--out", str(run)], capsys)[0] == 0
+    from streaming.neural.train import load_run
+
+    model, meta = load_run(run)
+    assert meta["model"]["frozen_embedding"] is False and model.embedding.requires_grad
+    code, out, _ = run_cli(["eval", str(run), "--task", "index", "--n", "4", "--trials", "100"], capsys)
+    assert code == 0 and "index n = 4" in out  # a shorter stream fits the model
+    code, out, _ = run_cli(["probe", str(run), "--task", "index", "--n", "8", "--trials", "100",
+                            "--precision", "32"], capsys)
+    assert code == 0 and len(out.strip().splitlines()) == 2
+    for args, message in ((["--task", "istree"], "trained on index"), (["--n", "64"], "reads at most")):
+        code, _, err = run_cli(["eval", str(run), "--trials", "100", *args], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1

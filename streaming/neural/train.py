@@ -89,12 +89,19 @@ def load_run(path, device: str = "cpu"):
     return model.to(pick_device(device)).eval(), meta
 
 
-def task_of(meta: dict):
-    """The task (with its distribution and options) a run was trained on."""
+def task_of(meta: dict, name: str | None = None, n: int | None = None):
+    """The task (with its distribution and options) a run was trained on; `n` evaluates it at another size that
+    fits the model's streams, `name` only checks that the run was trained on that task."""
     from ..tasks import make_task
 
     spec = meta["task"]
-    return make_task(spec["name"], spec["n"], spec["distribution"], **spec["options"])
+    if name is not None and name != spec["name"]:
+        raise ValueError(f"the run was trained on {spec['name']}, not on {name}")
+    task = make_task(spec["name"], n or spec["n"], spec["distribution"], **spec["options"])
+    if task.length > meta["model"]["max_len"]:
+        raise ValueError(f"{spec['name']} at n = {task.n} has {task.length}-token streams; the model reads at most "
+                         f"{meta['model']['max_len']} (trained at n = {spec['n']})")
+    return task
 
 
 def reader_name(meta: dict, run, precision) -> str:
@@ -118,7 +125,8 @@ def _stage(task, n: int):
 
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
-          device: str = "auto", resume_run: bool = False, progress=None, curriculum: bool = True) -> dict:
+          device: str = "auto", resume_run: bool = False, progress=None, curriculum: bool = True,
+          frozen_embedding: bool = True) -> dict:
     """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run.
 
     With `curriculum`, training starts on the task at size 8 and doubles the size each time the training
@@ -137,7 +145,7 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         model.train()
         done = int(meta["steps_done"])
     else:
-        config = config_for(family, size, NUM0 + task.vocab, task.length)
+        config = config_for(family, size, NUM0 + task.vocab, task.length, frozen_embedding)
         model = build_model(config).to(dev)
         meta = {"format": FORMAT, "model": config.to_dict(), "task": task_spec(task), "steps_done": 0,
                 "steps": steps, "batch": batch, "lr": lr, "seed": seed,
