@@ -123,16 +123,25 @@ def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=
     of size n, timed after two warm-up steps; ratios to the first family, measured in the same run."""
     import torch
 
-    from streaming.neural.models import build_model, config_for, trainable_parameters
-    from streaming.neural.train import answer_tokens, pick_device
-    from streaming.tasks import make_task
-    from streaming.tokens import NUM0
+    from streaming.neural.train import pick_device, quiet_numba
 
     if n < 1 or steps < 1 or batch < 1:
         raise ValueError("n, steps and batch must be positive")
     dev = pick_device(device)
     if dev.type == "cpu":
         torch.set_flush_denormal(True)
+    with quiet_numba():
+        return _time_families(n, steps, batch, dev, families, echo)
+
+
+def _time_families(n, steps, batch, dev, families, echo) -> dict:
+    import torch
+
+    from streaming.neural.models import build_model, config_for, trainable_parameters
+    from streaming.neural.train import answer_tokens
+    from streaming.tasks import make_task
+    from streaming.tokens import NUM0
+
     task = make_task("index", n)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     echo(f"training speed, index n = {n} ({task.length} tokens a stream), batch {batch}, {steps} timed steps, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,20 @@ def reader_name(meta: dict, run, precision) -> str:
     return f"{meta['model']['family']}:{Path(run).name}@{precision}"
 
 
+@contextmanager
+def quiet_numba():
+    """One numba thread for the stream generator while torch trains: a batch of 64 streams needs no parallel
+    loop, and numba's idle OpenMP workers spun beside torch's (97% of a profiled Mamba-2 run sat in libgomp)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 CURRICULUM_START = 8  # the curriculum's first task size
 CURRICULUM_WINDOW = 200  # steps of training accuracy that decide a move
 CURRICULUM_PASS = 0.9  # training accuracy that moves the curriculum to twice the size
@@ -139,6 +154,13 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
     torch.manual_seed(seed)
     if dev.type == "cpu":
         torch.set_flush_denormal(True)  # subnormal floats slowed Mamba-2 steps 10-fold on the CPU
+    with quiet_numba():
+        return _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
+                      frozen_embedding)
+
+
+def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
+           frozen_embedding) -> dict:
     done = 0
     if resume_run and (out / "config.json").exists():
         model, meta = load_run(out, str(dev))
