@@ -33,11 +33,11 @@ class ProbeRun:
 #: the runs behind figures/probe.png (CPU: about two hours of training on 2 cores, done once; see the README)
 PROBE_RUNS = (
     ProbeRun("lstm", "small", 32, 20000, 3e-3),
-    ProbeRun("lstm", "small", 64, 12000, 3e-3),
+    ProbeRun("lstm", "small", 64, 30000, 3e-3),
     ProbeRun("mamba2", "tiny", 32, 6000, 2e-3),
-    ProbeRun("mamba2", "tiny", 64, 3000, 2e-3),
-    ProbeRun("llama", "tiny", 32, 1000, 1e-3),
-    ProbeRun("llama", "tiny", 64, 1000, 1e-3),
+    ProbeRun("mamba2", "tiny", 64, 8000, 2e-3),
+    ProbeRun("llama", "tiny", 32, 4000, 1e-3),
+    ProbeRun("llama", "tiny", 64, 4000, 1e-3),
 )
 
 

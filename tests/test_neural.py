@@ -301,11 +301,16 @@ def test_curriculum_doubles_the_size_when_training_accuracy_passes(tmp_path, mon
 
     import streaming.neural.train as training
 
-    monkeypatch.setattr(training, "CURRICULUM_PASS", 0.0)  # every window passes: 8 -> 16 -> 32 every 200 steps
+    monkeypatch.setattr(training, "CURRICULUM_PASS", 0.0)  # every window passes: 8 -> 16 -> 32 every 50 steps
+    monkeypatch.setattr(training, "CURRICULUM_WINDOW", 50)
     task = make_task("index", 32)
     training.train(task, "lstm", "tiny", 450, tmp_path / "c", device="cpu")
     meta = json.loads((tmp_path / "c" / "config.json").read_text())
-    assert meta["curriculum_steps"] == {"16": 200, "32": 400} and meta["curriculum_n"] == 32
+    assert meta["curriculum_steps"] == {"16": 50, "32": 100} and meta["curriculum_n"] == 32
+    monkeypatch.setattr(training, "CURRICULUM_PASS", 1.1)  # no window passes: the deadlines move it on, the
+    training.train(task, "lstm", "tiny", 450, tmp_path / "d", device="cpu")  # full size gets the second half
+    meta = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert meta["curriculum_steps"] == {"16": 112, "32": 225} and meta["curriculum_n"] == 32
     assert meta["model"]["max_len"] == task.length  # one model, sized for the full stream, reads every stage
     training.train(task, "lstm", "tiny", 10, tmp_path / "plain", device="cpu", curriculum=False)
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["curriculum_n"] == 32

@@ -129,6 +129,22 @@ CURRICULUM_WINDOW = 200  # steps of training accuracy that decide a move
 CURRICULUM_PASS = 0.9  # training accuracy that moves the curriculum to twice the size
 
 
+def _stage_sizes(n: int) -> list:
+    sizes = [min(n, CURRICULUM_START)]
+    while sizes[-1] < n:
+        sizes.append(min(n, 2 * sizes[-1]))
+    return sizes
+
+
+def _deadline(n: int, stage_n: int, total: int) -> int:
+    """The step by which the curriculum leaves stage_n whatever the accuracy: the stages below the full size
+    share the first half of training evenly, so the full size always gets at least half of the steps."""
+    sizes = _stage_sizes(n)
+    below = len(sizes) - 1
+    j = sizes.index(stage_n) if stage_n in sizes else 0
+    return (j + 1) * total // (2 * max(1, below))
+
+
 def _stage(task, n: int):
     """The task at size n (same name, distribution and options): a shorter stream the same model reads."""
     from ..tasks import make_task
@@ -146,7 +162,8 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
 
     With `curriculum`, training starts on the task at size 8 and doubles the size each time the training
     accuracy over the last 200 steps reaches 0.9, up to the task's own size (the model, sized for the full
-    stream, reads the shorter ones unchanged); evaluation always reads the full size."""
+    stream, reads the shorter ones unchanged); a stage that does not pass moves on at its deadline, the stages
+    below the full size sharing the first half of the steps. Evaluation always reads the full size."""
     if steps < 1 or batch < 1 or lr <= 0:
         raise ValueError("steps, batch and lr must be positive")
     out = Path(out)
@@ -197,8 +214,9 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         history.append((float(loss.detach()), acc))
         meta["steps_done"] = step + 1
         since += 1
-        if stage_n < task.n and since >= CURRICULUM_WINDOW and \
-                np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS:
+        passed = since >= CURRICULUM_WINDOW and \
+            np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS
+        if stage_n < task.n and (passed or step + 1 >= _deadline(task.n, stage_n, total)):
             stage_n, since = min(task.n, 2 * stage_n), 0
             current = _stage(task, stage_n)
             meta["curriculum_n"] = stage_n
