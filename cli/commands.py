@@ -235,7 +235,7 @@ def algorithms(task, n, budget):
 def figures(names, trials, seed, results_dir, figures_dir, runs_dir, device):
     """Regenerate figures. With no NAMES: the main job (index: the Index budget sweep, resumed, and its figure).
     NAMES: index, exact, istree, recall, counting, scaling, or all (these six); probe (trains six neural runs
-    first when runs/ lacks them: about an hour and a half on 2 CPU cores; needs the models extra)."""
+    first when runs/ lacks them: about half an hour on 2 CPU cores; needs the models extra)."""
     from .figures import FIGURES, figure_sweeps, plot_scaling, scaling_cells, scaling_row, write_scaling
     from .plotting import plot_results
 

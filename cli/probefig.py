@@ -30,7 +30,7 @@ class ProbeRun:
         return f"probe-{self.family}-n{self.n}"
 
 
-#: the runs behind figures/probe.png (CPU: about two hours of training on 2 cores, done once; see the README)
+#: the runs behind figures/probe.png (CPU: about half an hour of training on 2 cores, done once; see the README)
 PROBE_RUNS = (
     ProbeRun("lstm", "small", 32, 20000, 3e-3),
     ProbeRun("lstm", "small", 64, 30000, 3e-3),
@@ -95,7 +95,7 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
     fig, axes = plt.subplots(2, len(sizes), figsize=(7.2 * len(sizes), 11.5), squeeze=False)
     families = sorted({_model_label(r["reader"])[0].split(":")[0] for r in rows if "@" in r["reader"]})
     family_color = {f: c for f, c in zip(families, ("C0", "C2", "C4", "C5", "C6", "C9"))}
-    algorithm_color = {"prefix": "0.45", "blockcode": "C1", "trellis": "C3"}
+    algorithm_color = {"prefix": "0.45", "blockcode": "C1", "trellis": "C8"}
     for col, n in enumerate(sizes):
         task = make_task("index", n)
         m = task.index_size
@@ -160,7 +160,7 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
                     color=family_color[family], label=f"{family}: linear capacity C of its rounded state")
         span = np.geomspace(1, max(top, 2 * m) * 1.5, 50)
         cx.plot(span, np.minimum(span, m), color="black", lw=1.2, ls="--",
-                label="most any state can hold about x: min(b, m)")
+                label="the most a b-bit state can hold about x: min(b, m)")
         cx.set_xscale("log", base=2)
         cx.set_xlim(0.5, max(top, 2 * m) * 1.5)
         cx.set_ylim(0, m * 1.08)
