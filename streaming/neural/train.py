@@ -93,12 +93,10 @@ def load_run(path, device: str = "cpu"):
 def task_of(meta: dict, name: str | None = None, n: int | None = None):
     """The task (with its distribution and options) a run was trained on; `n` evaluates it at another size that
     fits the model's streams, `name` only checks that the run was trained on that task."""
-    from ..tasks import make_task
-
     spec = meta["task"]
     if name is not None and name != spec["name"]:
         raise ValueError(f"the run was trained on {spec['name']}, not on {name}")
-    task = make_task(spec["name"], n or spec["n"], spec["distribution"], **spec["options"])
+    task = _task_from_spec(spec, spec["n"] if n is None else n)
     if task.length > meta["model"]["max_len"]:
         raise ValueError(f"{spec['name']} at n = {task.n} has {task.length}-token streams; the model reads at most "
                          f"{meta['model']['max_len']} (trained at n = {spec['n']})")
@@ -141,18 +139,20 @@ def _deadline(n: int, stage_n: int, total: int) -> int:
     share the first half of training evenly, so the full size always gets at least half of the steps."""
     sizes = _stage_sizes(n)
     below = len(sizes) - 1
-    j = sizes.index(stage_n) if stage_n in sizes else 0
+    j = sizes.index(stage_n)
     return (j + 1) * total // (2 * max(1, below))
+
+
+def _task_from_spec(spec: dict, n: int):
+    """The task a spec (task_spec's dict) describes, at size n."""
+    from ..tasks import make_task
+
+    return make_task(spec["name"], n, spec["distribution"], **spec["options"])
 
 
 def _stage(task, n: int):
     """The task at size n (same name, distribution and options): a shorter stream the same model reads."""
-    from ..tasks import make_task
-
-    if n >= task.n:
-        return task
-    spec = task_spec(task)
-    return make_task(spec["name"], n, spec["distribution"], **spec["options"])
+    return task if n >= task.n else _task_from_spec(task_spec(task), n)
 
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
@@ -217,7 +217,8 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         passed = since >= CURRICULUM_WINDOW and \
             np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS
         if stage_n < task.n and (passed or step + 1 >= _deadline(task.n, stage_n, total)):
-            stage_n, since = min(task.n, 2 * stage_n), 0
+            sizes = _stage_sizes(task.n)
+            stage_n, since = sizes[sizes.index(stage_n) + 1], 0
             current = _stage(task, stage_n)
             meta["curriculum_n"] = stage_n
             meta.setdefault("curriculum_steps", {})[str(stage_n)] = step + 1
