@@ -407,6 +407,7 @@ def bench(what, n, trials, repeats, algorithm, seed, device, families, steps):
 
 def probe_figure(runs_dir: Path, results_dir: Path, figures_dir: Path, trials: int, seed: int, device: str) -> Path:
     """Train what is missing, probe every run at every precision, sweep the algorithms, draw figures/probe.png."""
+    from streaming.neural.train import load_run, task_of
     from streaming.neural.train import train as do_train
     from streaming.results import RowWriter, write_table
     from streaming.tasks import make_task
@@ -426,10 +427,10 @@ def probe_figure(runs_dir: Path, results_dir: Path, figures_dir: Path, trials: i
     capacity = []
     with RowWriter(results_csv) as writer, _progress(len(PROBE_RUNS), "probing every run") as bar:
         for spec in PROBE_RUNS:
-            rows, caps = probe_rows(runs_dir / spec.name, PRECISIONS, trials, seed, device)
-            for row in rows:
+            model, meta = load_run(runs_dir / spec.name, device)
+            for row, cap in probe_rows(model, meta, runs_dir / spec.name, task_of(meta), PRECISIONS, trials, seed):
                 writer.write(row)
-            capacity += caps
+                capacity.append(cap)
             bar.update(1)
     write_table(capacity, capacity_csv, CAPACITY_COLUMNS)
     for n in sorted({spec.n for spec in PROBE_RUNS}):
@@ -558,9 +559,10 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
 def probe(run, task_name, n, precision_text, trials, seed, device, out):
     """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
     _need_torch()
-    from streaming.neural.train import load_run, probe_model, reader_name, task_of
+    from streaming.neural.train import load_run, task_of
     from streaming.results import RowWriter
-    from streaming.sweep import make_row
+
+    from .probefig import probe_rows
 
     if trials < 10:
         raise UserError("--trials must be at least 10")
@@ -572,11 +574,10 @@ def probe(run, task_name, n, precision_text, trials, seed, device, out):
     click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
     writer = RowWriter(out) if out else None
     try:
-        for p, ok, bits, c in probe_model(model, task, precisions, trials, seed):
-            row = make_row(task, reader_name(meta, run, p), bits, bits, ok, trials, seed, 0.0,
-                           cells=len(precisions))
-            click.echo(f"{str(p):>9} {bits:>10} {ok / trials:8.4f} {row['bound'] or 'none':>8} {c:9.2f} "
-                       f"{c / bits:7.4f}")
+        for row, cap in probe_rows(model, meta, run, task, precisions, trials, seed):
+            bits, c = cap["state_bits"], float(cap["capacity_bits"])
+            click.echo(f"{str(cap['precision']):>9} {bits:>10} {float(row['success']):8.4f} "
+                       f"{row['bound'] or 'none':>8} {c:9.2f} {c / bits:7.4f}")
             if writer:
                 writer.write(row)
     finally:

@@ -50,23 +50,18 @@ def run_complete(path: Path, steps: int) -> bool:
         return False
 
 
-def probe_rows(run_dir: Path, precisions, trials: int, seed: int, device: str = "auto"):
-    """(ordinary result rows, capacity rows) of one run at every precision."""
+def probe_rows(model, meta: dict, run_dir, task, precisions, trials: int, seed: int):
+    """(ordinary result row, capacity row) of a loaded run at each precision, yielded as each is measured."""
     from streaming import __version__
-    from streaming.neural.train import load_run, probe_model, reader_name, task_of
+    from streaming.neural.train import probe_model, reader_name
     from streaming.sweep import make_row
 
-    model, meta = load_run(run_dir, device)
-    task = task_of(meta)
-    rows, capacity = [], []
     for p, ok, bits, c in probe_model(model, task, precisions, trials, seed):
         reader = reader_name(meta, run_dir, p)
-        rows.append(make_row(task, reader, bits, bits, ok, trials, seed, 0.0, cells=len(precisions)))
-        capacity.append(dict(task=task.name, n=task.n, m=task.index_size, reader=reader,
-                             family=meta["model"]["family"], precision=p, state_bits=bits,
-                             success=f"{ok / trials:.6f}", capacity_bits=f"{c:.4f}", trials=trials, seed=seed,
-                             version=__version__))
-    return rows, capacity
+        yield (make_row(task, reader, bits, bits, ok, trials, seed, 0.0, cells=len(precisions)),
+               dict(task=task.name, n=task.n, m=task.index_size, reader=reader, family=meta["model"]["family"],
+                    precision=p, state_bits=bits, success=f"{ok / trials:.6f}", capacity_bits=f"{c:.4f}",
+                    trials=trials, seed=seed, version=__version__))
 
 
 def _model_label(reader: str) -> tuple[str, str]:
