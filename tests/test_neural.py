@@ -256,17 +256,16 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_small_lstm_learns_index_at_n_16(tmp_path):
-    """About two minutes on 2 cores: 12,000 AdamW steps (warm-up + cosine) on fresh streams of the full size.
-    (The `tiny` LSTM, d = 32 and one layer, reached 0.73 in 6,000 curriculum steps; d = 64 and one layer 0.85 in
-    5,000: neither was run to 0.95 in the suite's time, so this test trains `small`, d = 64 and two layers.)"""
+def test_a_tiny_lstm_learns_index_at_n_16(tmp_path):
+    """About two minutes on 2 cores: 40,000 AdamW steps (warm-up + cosine, curriculum from n = 8) on fresh
+    streams; the tiny LSTM (d = 32, one layer) reached 0.969 here, 0.9375 without the curriculum."""
     from streaming.neural.train import evaluate, load_run, train
 
     task = make_task("index", 16)
-    train(task, "lstm", "small", 12000, tmp_path / "run", lr=3e-3, seed=0, device="cpu", curriculum=False)
+    train(task, "lstm", "tiny", 40000, tmp_path / "run", lr=3e-3, seed=0, device="cpu")
     model, _ = load_run(tmp_path / "run")
     successes, bits = evaluate(model, task, 2000, seed=0)
-    assert successes / 2000 >= 0.95 and bits == 32 * 2 * 2 * 64
+    assert successes / 2000 >= 0.95 and bits == 32 * 2 * 1 * 32  # h and c of one layer, 32 numbers each
 
 
 def test_llama_kv_cache_is_its_state_and_grows_with_the_prefix(tmp_path, capsys):
