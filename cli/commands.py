@@ -481,10 +481,11 @@ def _precisions(text: str) -> list:
 @click.option("--frozen-embedding/--trainable-embedding", default=True, show_default=True,
               help="tie embedding and head to a frozen sinusoidal code of the token id (the paper's setting)")
 @click.option("--curriculum/--no-curriculum", default=True, show_default=True,
-              help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps")
+              help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps (or at a "
+                   "deadline: the smaller sizes share the first half of the steps)")
 def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, frozen_embedding,
           curriculum, **kwargs):
-    """Train a recurrent reader on fresh streams of a task (loss on the answer token); checkpoints as safetensors."""
+    """Train a neural reader on fresh streams of a task (loss on the answer token); checkpoints as safetensors."""
     _need_torch()
     from streaming.neural.train import train as do_train
     from streaming.tasks import make_task
