@@ -119,7 +119,7 @@ def adversary_benchmark(n: int, budgets=(16, 20, 24), echo=print) -> dict:
 
 
 def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print) -> dict:
-    """Training tokens per second (forward, backward, AdamW step) of each family's `tiny` reader on Index streams
+    """Training tokens per second (forward, backward, clipping, AdamW step: `train`'s own step) of each family's `tiny` reader on Index streams
     of size n, timed after two warm-up steps; ratios to the first family, measured in the same run."""
     import torch
 
@@ -138,7 +138,7 @@ def _time_families(n, steps, batch, dev, families, echo) -> dict:
     import torch
 
     from streaming.neural.models import build_model, config_for, trainable_parameters
-    from streaming.neural.train import answer_tokens
+    from streaming.neural.train import training_step
     from streaming.tasks import make_task
     from streaming.tokens import NUM0
 
@@ -153,14 +153,7 @@ def _time_families(n, steps, batch, dev, families, echo) -> dict:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
 
         def step(i):
-            b = task.batch(i + 1, 0, batch)
-            x = torch.from_numpy(b.tokens).long().to(dev)
-            y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
-            logits, _ = model(x)
-            loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            training_step(model, optimizer, task, i + 1, batch, dev)  # exactly what `train` runs per step
 
         for i in range(2):
             step(i)

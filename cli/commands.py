@@ -508,6 +508,26 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
                    f"accuracy {np.mean([h[1] for h in tail]):.3f}")
 
 
+class _NoRows:
+    """Where rows go when no --out was given."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+    def write(self, row) -> None:
+        pass
+
+
+def _row_writer(out):
+    """A RowWriter appending to `out`, or one that keeps nothing when there is no `out`."""
+    from streaming.results import RowWriter
+
+    return RowWriter(out) if out else _NoRows()
+
+
 def _run_task_options(fn):
     fn = click.option("--n", type=int, default=None, help="task size (default: the run's own; smaller ones fit)")(fn)
     return click.option("--task", "task_name", default=None, help="check that the run was trained on this task")(fn)
@@ -524,29 +544,24 @@ def _run_task_options(fn):
 def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
     """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
     _need_torch()
-    from streaming.neural.train import calibration_ranges, evaluate, load_run, reader_name, task_of
-    from streaming.results import RowWriter
+    from streaming.neural.train import (calibration_ranges, evaluate, load_run, reader_name, rounds_uniformly,
+                                        task_of)
     from streaming.sweep import make_row
 
     if trials < 1:
         raise UserError("--trials must be positive")
     p = _precisions(precision)[0]
-    writer = RowWriter(out) if out else None
-    try:
+    with _row_writer(out) as writer:
         for run in runs:
             model, meta = load_run(run, device)
             task = task_of(meta, task_name, n)
-            ranges = None if isinstance(p, str) or p >= 32 else calibration_ranges(model, task, seed)
+            ranges = calibration_ranges(model, task, seed) if rounds_uniformly(p) else None
             ok, bits = evaluate(model, task, trials, seed, p, ranges)
             name = reader_name(meta, run, p)
             row = make_row(task, name, bits, bits, ok, trials, seed, 0.0, cells=1)
             click.echo(f"{name}: {task.name} n = {task.n}: success {ok / trials:.4f} with {bits} state bits "
                        f"(bound {row['bound'] or 'none'})")
-            if writer:
-                writer.write(row)
-    finally:
-        if writer:
-            writer.close()
+            writer.write(row)
 
 
 @cli.command()
@@ -561,7 +576,6 @@ def probe(run, task_name, n, precision_text, trials, seed, device, out):
     """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
     _need_torch()
     from streaming.neural.train import load_run, task_of
-    from streaming.results import RowWriter
 
     from .probefig import probe_rows
 
@@ -573,14 +587,9 @@ def probe(run, task_name, n, precision_text, trials, seed, device, out):
     if task.distribution not in ("hard", "uniform"):
         raise UserError("the capacity probe reads the Index bits of a hard distribution")
     click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
-    writer = RowWriter(out) if out else None
-    try:
+    with _row_writer(out) as writer:
         for row, cap in probe_rows(model, meta, run, task, precisions, trials, seed):
             bits, c = cap["state_bits"], float(cap["capacity_bits"])
             click.echo(f"{str(cap['precision']):>9} {bits:>10} {float(row['success']):8.4f} "
                        f"{row['bound'] or 'none':>8} {c:9.2f} {c / bits:7.4f}")
-            if writer:
-                writer.write(row)
-    finally:
-        if writer:
-            writer.close()
+            writer.write(row)

@@ -106,14 +106,12 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
         ax.plot(xs, bounds["fano"], color="black", lw=1.0, ls="--", label="Fano bound")
         ax.axhline(task.chance, color="0.4", lw=0.9, ls=":", label="guessing floor 1/2")
         ax.axvline(m, color="#9467bd", lw=1.0, ls="-.", label=f"b = m = {m} bits (enough to be exact)")
-        for reader in sorted({r["reader"] for r in mine}):
+        for reader in sorted({r["reader"] for r in mine if "@" not in r["reader"]}):  # the algorithms
             rs = sorted((r for r in mine if r["reader"] == reader), key=lambda r: int(r["budget_bits"]))
             b = np.maximum(np.array([int(r["budget_bits"]) for r in rs], dtype=float), 0.5)
             s = np.array([float(r["success"]) for r in rs])
             lo = np.array([float(r["ci_low"]) for r in rs])
             hi = np.array([float(r["ci_high"]) for r in rs])
-            if "@" in reader:
-                continue
             color = algorithm_color.get(reader, "C7")
             ax.plot(b, s, marker="o", ms=3, lw=1.2, color=color, label=f"algorithm: {reader}")
             ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)

@@ -176,6 +176,25 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
                       frozen_embedding)
 
 
+def training_step(model, optimizer, task, seed: int, batch: int, dev) -> tuple:
+    """One AdamW step on a fresh batch (loss on the answer token, gradients clipped to norm 1): (loss, accuracy)."""
+    b = task.batch(seed, 0, batch)
+    x = torch.from_numpy(b.tokens).long().to(dev)
+    y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
+    logits, _ = model(x)
+    loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return float(loss.detach()), float((logits[:, -1].argmax(-1) == y).float().mean())
+
+
+def rounds_uniformly(precision) -> bool:
+    """Whether a precision is the calibrated uniform quantiser (an integer below 32 bits), which needs ranges."""
+    return not isinstance(precision, str) and precision < 32
+
+
 def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
            frozen_embedding) -> dict:
     done = 0
@@ -201,17 +220,8 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
-        b = current.batch(seed * 1_000_003 + step + 1, 0, batch)  # training streams: seeds apart from evaluation's
-        x = torch.from_numpy(b.tokens).long().to(dev)
-        y = torch.from_numpy(answer_tokens(current, b.answers)).long().to(dev)
-        logits, _ = model(x)
-        loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        acc = float((logits[:, -1].argmax(-1) == y).float().mean())
-        history.append((float(loss.detach()), acc))
+        # training streams: seeds apart from evaluation's
+        history.append(training_step(model, optimizer, current, seed * 1_000_003 + step + 1, batch, dev))
         meta["steps_done"] = step + 1
         since += 1
         passed = since >= CURRICULUM_WINDOW and \
@@ -223,7 +233,7 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
             meta["curriculum_n"] = stage_n
             meta.setdefault("curriculum_steps", {})[str(stage_n)] = step + 1
         if progress is not None:
-            progress(step + 1, float(loss.detach()), acc)
+            progress(step + 1, *history[-1])
         if (step + 1) % 500 == 0 or step + 1 == total:
             recent = history[-500:]
             meta["recent"] = {"n": stage_n, "loss": round(float(np.mean([h[0] for h in recent])), 5),
@@ -275,11 +285,11 @@ def probe_model(model, task, precisions, trials: int, seed: int):
     its state rounded to that precision, and of ridge probes fitted on rounded states of other streams."""
     from .probe import probe_capacity
 
-    ranges = calibration_ranges(model, task, seed)
+    ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, precisions)) else None
     _, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
     _, test_x, test_raw = cut_states_of(model, task, trials, seed)
     for p in precisions:
-        uniform = None if isinstance(p, str) or p >= 32 else ranges
+        uniform = ranges if rounds_uniformly(p) else None
         ok, bits = evaluate(model, task, trials, seed, p, uniform)
         c, _ = probe_capacity(flatten(round_state(train_raw, p, uniform)).cpu().numpy(), train_x,
                               flatten(round_state(test_raw, p, uniform)).cpu().numpy(), test_x)
