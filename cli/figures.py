@@ -1,145 +1,125 @@
-"""The sweeps behind every committed figure, and the scaling measurement (fewest bits for success 0.9)."""
+"""`streambound figures`: regenerate the committed figures, one subcommand each (`figures` alone: the main job)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+import click
 
-FIGURES = ("index", "exact", "istree", "recall", "counting", "scaling")
+from streaming.exact import EXACT_COLUMNS
+from streaming.experiments import (FIGURES, SCALING_COLUMNS, exact_figure_rows, exact_figure_steps, figure_cells,
+                                   scaling_cells, scaling_row)
+from streaming.results import write_table
 
-#: the readers on figures/index.png (trellis-best is left out: at n = 1024 it costs minutes per budget)
-INDEX_ALGORITHMS = "prefix,majority,subset,blockcode,trellis-fast,trellis"
-
-
-def figure_sweeps(name: str):
-    """(task, n, distribution, options, algorithms, budgets) for each sweep behind a figure."""
-    from streaming.algorithms.istree import unionfind_bits
-    from streaming.tasks.istree import bell_bits
-
-    if name == "index":
-        return [("index", 1024, "uniform", {}, INDEX_ALGORITHMS, list(range(0, 1025, 64)))]
-    if name == "istree":
-        out = []
-        for n_nodes, step in ((64, 25), (256, 125)):
-            top = unionfind_bits(n_nodes)
-            budgets = sorted(set(range(0, top + step, step)) | {bell_bits(n_nodes), top})
-            out.append(("istree", n_nodes, "hard", {}, "unionfind,partial-unionfind,star-coder", budgets))
-            out.append(("istree", n_nodes, "permutation", {}, "unionfind,partial-unionfind", budgets))
-        return out
-    if name == "recall":
-        return [("recall", 256, "hard", {}, "prefix,blockcode,trellis,table", list(range(0, 257, 16))),
-                ("recall", 256, "natural", {"keys": 256, "values": 4}, "table", list(range(0, 1025, 64)))]
-    if name == "counting":
-        return [("counting", 256, "hard", {}, "counters,countmin,blockcode,trellis", list(range(0, 257, 16))),
-                ("counting", 256, "natural", {"alphabet": 32, "threshold": 7}, "counters,countmin",
-                 list(range(0, 161, 10)))]
-    raise ValueError(f"no sweep for figure {name!r}")
+from .main import UserError, cli, progress
+from .plotfigs import plot_exact, plot_probe
+from .plotting import plot_results, plot_scaling
+from .sweep import sweep_into
 
 
-# --- scaling: the fewest bits for success 0.9, by bisection on the budget ------------------------------------------
-SCALING = [("index", "prefix"), ("index", "blockcode"), ("recall", "blockcode"), ("cgram", "blockcode"),
-           ("counting", "blockcode"), ("istree", "star-blockcode"), ("istree", "unionfind")]
-SCALING_SIZES = (64, 256, 1024, 4096, 16384)
-SCALING_COLUMNS = ("task", "n", "m", "reader", "target", "bits", "bits_low", "bits_high", "bound_bits", "trials",
-                   "seed", "version")
+def _common(fn):
+    fn = click.option("--figures", "figures_dir", default="figures", show_default=True,
+                      type=click.Path(file_okay=False), help="where the figures go")(fn)
+    fn = click.option("--results", "results_dir", default="results", show_default=True,
+                      type=click.Path(file_okay=False), help="where the CSVs go")(fn)
+    fn = click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams and coins")(fn)
+    return click.option("--trials", default=None, type=int, help="streams per cell (default: the figure's own)")(fn)
 
 
-def _fewest(success_at, top: int, ok) -> int:
-    """Smallest b in [0, top] with ok(success_at(b)), assuming monotone success (top when none)."""
-    lo, hi = -1, top
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(success_at(mid)):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+def _check(trials, seed):
+    if trials is not None and trials < 1:
+        raise UserError("--trials must be positive")
+    if seed < 0:
+        raise UserError("--seed must be non-negative")
 
 
-def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, target: float = 0.9) -> dict:
-    from commcomplexity.bounds import fewest_bits, sphere_success
-    from commcomplexity.stats import clopper_pearson
-    from streaming import __version__
-    from streaming.algorithms import get_algorithm
-    from streaming.algorithms.istree import unionfind_bits
-    from streaming.engine import run_cell
-    from streaming.tasks import make_task
-
-    task = make_task(task_name, n)
-    alg = get_algorithm(task_name, reader)
-    top = unionfind_bits(n) if reader == "unionfind" else task.index_size + 1
-    cache = {}
-
-    def success_at(b):
-        if b not in cache:
-            res = run_cell(alg, task, b, trials, seed)
-            cache[b] = (res.successes / trials, *clopper_pearson(res.successes, trials))
-        return cache[b]
-
-    bits = _fewest(success_at, top, lambda s: s[0] >= target)
-    low = _fewest(success_at, top, lambda s: s[2] >= target)  # optimistic end: upper limit reaches the target
-    high = _fewest(success_at, top, lambda s: s[1] >= target)  # pessimistic end: lower limit reaches it
-    m = task.index_size
-    return dict(task=task_name, n=n, m=m, reader=reader, target=target, bits=bits, bits_low=low, bits_high=high,
-                bound_bits=fewest_bits(sphere_success, m, target), trials=trials, seed=seed, version=__version__)
-
-
-def scaling_cells(max_n: int = SCALING_SIZES[-1]):
-    for task_name, reader in SCALING:
-        for n in SCALING_SIZES:
-            if n > max_n or (reader == "unionfind" and n > 1024):
-                continue  # union-find without path compression costs O(N^2) per stream
-            yield task_name, n, reader
-
-
-def write_scaling(rows, path) -> Path:
-    from streaming.results import write_table
-
-    return write_table(rows, path, SCALING_COLUMNS)
-
-
-def plot_scaling(csv_path, out) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from commcomplexity.info import binary_entropy
-    from streaming.results import read_table
-
-    from .plotting import check_output_path
-
-    out = check_output_path(out)
-    rows = read_table(csv_path, SCALING_COLUMNS, "scaling")
-    fig, ax = plt.subplots(figsize=(8.5, 6.5))
-    tasks = list(dict.fromkeys(r["task"] for r in rows))
-    palette = {t: f"C{i}" for i, t in enumerate(tasks)}
-    markers = ("o", "s", "^", "D")
-    for t in tasks:
-        mine = sorted((r for r in rows if r["task"] == t), key=lambda r: int(r["n"]))
-        sizes = sorted({int(r["n"]) for r in mine})
-        m = np.array([int(next(r["m"] for r in mine if int(r["n"]) == s)) for s in sizes])
-        target = float(mine[0]["target"])
-        ax.plot(sizes, m * (1 - binary_entropy(1 - target)), color=palette[t], ls="--", lw=1,
-                label=f"{t}: bound m(n) (1 - H({1 - target:.1f}))")
-        for j, reader in enumerate(dict.fromkeys(r["reader"] for r in mine)):
-            rs = [r for r in mine if r["reader"] == reader]
-            n = np.array([int(r["n"]) for r in rs])
-            b = np.array([int(r["bits"]) for r in rs], dtype=float)
-            lo = np.array([int(r["bits_low"]) for r in rs], dtype=float)
-            hi = np.array([int(r["bits_high"]) for r in rs], dtype=float)
-            ax.errorbar(n, b, yerr=[b - lo, hi - b], color=palette[t], marker=markers[j % len(markers)], ms=5,
-                        lw=1.2, capsize=3, label=f"{t}: {reader}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log", base=2)
-    ax.set_xlabel("task size n (tokens; nodes N for istree)")
-    ax.set_ylabel(f"fewest state bits for success {float(rows[0]['target']):g} (bisection, 95% interval)")
-    ax.set_title("The Omega(n) lower bounds, measured: slope one on log-log axes\n"
-                 "(union-find's N log N memory is the steeper line)", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
+def sweep_figure(name, trials, seed, results_dir, figures_dir) -> Path:
+    """A figure drawn from budget sweeps (resumed: finished cells are kept)."""
+    _check(trials, seed)
+    csv_path = Path(results_dir) / f"{name}.csv"
+    for cells in figure_cells(name, trials, seed):
+        sweep_into(cells, csv_path, f"{name} sweep", resume=True)
+    out = plot_results([csv_path], Path(figures_dir) / f"{name}.png")
+    click.echo(f"figure written to {out}")
     return out
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def figures(ctx):
+    """Regenerate figures. With no subcommand: the main job (`figures index`: the Index budget sweep, resumed,
+    and its figure). `figures all` draws index, exact, istree, recall, counting and scaling; `figures probe`
+    trains six neural runs first when runs/ lacks them (about half an hour on 2 CPU cores; the models extra)."""
+    if ctx.invoked_subcommand is None:
+        sweep_figure("index", None, 0, "results", "figures")
+
+
+def _sweep_command(name, doc):
+    @figures.command(name, help=doc)
+    @_common
+    def command(trials, seed, results_dir, figures_dir):
+        sweep_figure(name, trials, seed, results_dir, figures_dir)
+
+    return command
+
+
+_sweep_command("index", "Index at n = 1024: every Index algorithm against the bounds (4,000 streams a cell).")
+_sweep_command("istree", "IsTree at N = 64 and 256, hard and permutation distributions.")
+_sweep_command("recall", "Associative recall at n = 256, hard and natural distributions.")
+_sweep_command("counting", "Counting at n = 256, hard and natural distributions.")
+
+
+@figures.command("exact")
+@_common
+def exact_figure(trials, seed, results_dir, figures_dir):
+    """Index at m = 4..8, exact over every input: the optimal one-way protocol (an integer program per (m, b)),
+    the bounds and every Index algorithm (about a minute)."""
+    _check(trials, seed)
+    with progress(exact_figure_steps(), "exact analysis m = 4..8") as bar:
+        rows = exact_figure_rows(seed, progress=lambda: bar.update(1))
+    csv_path = write_table(rows, Path(results_dir) / "exact.csv", EXACT_COLUMNS, floats=("success", "seconds"))
+    click.echo(f"figure written to {plot_exact(csv_path, Path(figures_dir) / 'exact.png')}")
+
+
+@figures.command("scaling")
+@_common
+def scaling_figure(trials, seed, results_dir, figures_dir):
+    """For n from 2^6 to 2^14, the fewest state bits at which each algorithm reaches success 0.9 (bisection on the
+    budget, 800 streams per step by default)."""
+    _check(trials, seed)
+    cells = list(scaling_cells())
+    rows = []
+    with progress(len(cells), "scaling (bisection per cell)") as bar:
+        for task_name, n, reader in cells:
+            rows.append(scaling_row(task_name, n, reader, trials or 800, seed))
+            bar.update(1)
+    csv_path = write_table(rows, Path(results_dir) / "scaling.csv", SCALING_COLUMNS)
+    click.echo(f"figure written to {plot_scaling(csv_path, Path(figures_dir) / 'scaling.png')}")
+
+
+@figures.command("all")
+@click.pass_context
+@_common
+def all_figures(ctx, trials, seed, results_dir, figures_dir):
+    """Every figure but probe: index, exact, istree, recall, counting, scaling."""
+    for name in FIGURES:
+        ctx.invoke(figures.commands[name], trials=trials, seed=seed, results_dir=results_dir,
+                   figures_dir=figures_dir)
+
+
+@figures.command("probe")
+@_common
+@click.option("--runs", "runs_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="where the trained runs live (missing ones are trained, unfinished ones resumed)")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+def probe_figure(trials, seed, results_dir, figures_dir, runs_dir, device):
+    """LSTM, Mamba-2 and LLaMA trained on Index n = 32, 64: success and linear capacity against state bits as the
+    precision drops, beside the algorithms and the bound (needs the models extra)."""
+    from .neural import need_torch
+
+    _check(trials, seed)
+    need_torch()
+    from streaming.neural.pipeline import probe_pipeline
+
+    results_csv, capacity_csv = probe_pipeline(Path(runs_dir), Path(results_dir), trials or 2000, seed, device,
+                                               progress)
+    click.echo(f"figure written to {plot_probe(results_csv, capacity_csv, Path(figures_dir) / 'probe.png')}")

@@ -1,6 +1,7 @@
-"""`streambound`: sweep memory budgets, draw the lower-bound plots, print bounds, list algorithms.
+"""`streambound`: sweep memory budgets, draw the lower-bound plots, print bounds, list algorithms, probe models.
 
-Every user mistake ends in one line on stderr and exit code 2; Ctrl-C keeps the rows already written.
+One module per verb group registers its commands on ``cli``. Every user mistake ends in one line on stderr and exit
+code 2; Ctrl-C keeps the rows already written.
 """
 from __future__ import annotations
 
@@ -8,21 +9,26 @@ import sys
 
 import click
 
-from commcomplexity.adversary import WitnessError
+from streaming.adversary import WitnessError
 from streaming.results import ResultsError
+from streaming.sweep import parse_int_list
 
 
 class UserError(click.ClickException):
     exit_code = 2
 
 
-def _int_list(text: str, what: str) -> list:
-    from streaming.sweep import parse_int_list
-
+def int_list(text: str, what: str) -> list:
     values = parse_int_list(text, what)
     if what == "n" and any(v < 1 for v in values):
         raise ValueError(f"n must be positive, got {min(values)}")
     return values
+
+
+def progress(length: int, label: str):
+    """A progress bar on stderr when it is a terminal; quiet when piped."""
+    return click.progressbar(length=length, label=label, file=sys.stderr, hidden=not sys.stderr.isatty(),
+                             show_pos=True, show_eta=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,16 +37,13 @@ def cli():
     """Memory lower bounds for sequence models, measured: budgeted streaming algorithms, exact bounds, plots."""
 
 
-from . import commands  # noqa: E402,F401  (registers the commands on `cli`)
+from . import bench, figures, neural, sweep, witness  # noqa: E402,F401  (each registers its commands on `cli`)
 
 
 def main(argv=None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="streambound", standalone_mode=False)
-    except KeyboardInterrupt:
-        click.echo("streambound: interrupted; rows already written are kept", err=True)
-        sys.exit(130)
-    except click.exceptions.Abort:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("streambound: interrupted; rows already written are kept", err=True)
         sys.exit(130)
     except click.ClickException as exc:

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from streaming.results import read_rows
-from streaming.tasks import task_from_label
+from commcomplexity.info import binary_entropy
+from streaming.algorithms import reference_lines
+from streaming.experiments import SCALING_COLUMNS
+from streaming.results import read_rows, read_table
+from streaming.tasks import make_task, task_from_label
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -50,12 +53,10 @@ def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = N
         label = "permutation bound (Fano, Sun-Woodruff)" if task.label() == "permutation" else "Fano bound"
         ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label=label)
     if task.name == "istree" and task.distribution == "permutation":
-        from streaming.tasks import make_task
-
         hard = make_task("istree", task.n, "hard").bounds(grid)["bound"]
         ax.plot(x, hard, color="0.35", lw=1.0, ls=(0, (1, 1)), label="Index-reduction bound (hard distribution)")
     ax.axhline(task.chance, color="0.4", lw=0.9, ls=":", label=f"guessing floor {task.chance:g}")
-    for j, (bits, text) in enumerate(task.markers()):
+    for j, (bits, text) in enumerate(reference_lines(task)):
         ax.axvline(bits / m, color=("#9467bd", "#8c564b")[j % 2], lw=1.1, ls="-.", label=text)
 
     readers = defaultdict(list)
@@ -85,13 +86,19 @@ def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = N
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
 
 
-def plot_results(paths, out) -> Path:
-    """Draw every (task, distribution, n) found in the results files into one figure."""
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (imported only when a figure is drawn)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_results(paths, out) -> Path:
+    """Draw every (task, distribution, n) found in the results files into one figure."""
+    plt = pyplot()
     out = check_output_path(out)
     rows = [r for p in paths for r in read_rows(p)]
     if not rows:
@@ -106,6 +113,44 @@ def plot_results(paths, out) -> Path:
         draw_panel(ax, task_from_label(name, n, label), rs, colors=colors)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
+def plot_scaling(csv_path, out) -> Path:
+    plt = pyplot()
+    out = check_output_path(out)
+    rows = read_table(csv_path, SCALING_COLUMNS, "scaling")
+    fig, ax = plt.subplots(figsize=(8.5, 6.5))
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    palette = {t: f"C{i}" for i, t in enumerate(tasks)}
+    markers = ("o", "s", "^", "D")
+    for t in tasks:
+        mine = sorted((r for r in rows if r["task"] == t), key=lambda r: int(r["n"]))
+        sizes = sorted({int(r["n"]) for r in mine})
+        m = np.array([int(next(r["m"] for r in mine if int(r["n"]) == s)) for s in sizes])
+        target = float(mine[0]["target"])
+        ax.plot(sizes, m * (1 - binary_entropy(1 - target)), color=palette[t], ls="--", lw=1,
+                label=f"{t}: bound m(n) (1 - H({1 - target:.1f}))")
+        for j, reader in enumerate(dict.fromkeys(r["reader"] for r in mine)):
+            rs = [r for r in mine if r["reader"] == reader]
+            n = np.array([int(r["n"]) for r in rs])
+            b = np.array([int(r["bits"]) for r in rs], dtype=float)
+            lo = np.array([int(r["bits_low"]) for r in rs], dtype=float)
+            hi = np.array([int(r["bits_high"]) for r in rs], dtype=float)
+            ax.errorbar(n, b, yerr=[b - lo, hi - b], color=palette[t], marker=markers[j % len(markers)], ms=5,
+                        lw=1.2, capsize=3, label=f"{t}: {reader}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("task size n (tokens; nodes N for istree)")
+    ax.set_ylabel(f"fewest state bits for success {float(rows[0]['target']):g} (bisection, 95% interval)")
+    ax.set_title("The Omega(n) lower bounds, measured: slope one on log-log axes\n"
+                 "(union-find's N log N memory is the steeper line)", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)

@@ -161,28 +161,3 @@ def brute_force_optimum(m: int, bits: int) -> Fraction:
             right += int(np.maximum(ones, len(cell) - ones).sum())
         best = max(best, Fraction(right, m * (1 << m)))
     return best
-
-
-def exact_success(algorithm, m: int, bits: int, coins, task=None) -> Fraction:
-    """An algorithm's exact success on a task's hard distribution (Index of size m when task is None): every
-    x in {0,1}^m and every k, through the task's reduction."""
-    from streaming.engine import run_tokens
-    from streaming.tasks import make_task
-
-    from .reductions import hard_stream
-
-    if m > 16:
-        raise ValueError(f"exact enumeration is for m <= 16, got {m}")
-    task = task if task is not None else make_task("index", m)
-    if task.index_size != m:
-        raise ValueError(f"the task embeds {task.index_size} Index bits, not {m}")
-    words = cube(m).astype(np.int64)
-    right = 0
-    for lo in range(0, len(words), 4096):  # chunks keep the streams of large tasks small
-        chunk = words[lo : lo + 4096]
-        x = np.repeat(chunk, m, axis=0)
-        k = np.tile(np.arange(1, m + 1), len(chunk))
-        tokens, answers, _ = hard_stream(task, x, k)
-        outputs, _ = run_tokens(algorithm, tokens, task.n, bits, coins, task=task)
-        right += int(np.count_nonzero(outputs == answers))
-    return Fraction(right, len(words) * m)

@@ -42,11 +42,40 @@ def lower_limit(successes, trials, alpha: float):
     return float(low) if low.ndim == 0 else low
 
 
-def audit(successes: int, trials: int, bound: float, cells: int, alpha: float = 0.05) -> str:
-    """'ok', or 'VIOLATION' when the Bonferroni-corrected one-sided lower limit exceeds the bound."""
+def _hoeffding_eps(groups: int, alpha: float) -> float:
+    if groups < 1:
+        raise ValueError(f"groups must be at least 1, got {groups}")
+    return float(np.sqrt(np.log(1.0 / alpha) / (2.0 * groups)))
+
+
+def grouped_interval(successes: int, trials: int, groups: int, confidence: float = 0.95):
+    """Two-sided interval for the mean accuracy when the `trials` answers come in `groups` independent groups of
+    equal size (several queries of one stream are not independent): Hoeffding's inequality on the groups'
+    accuracies, which lie in [0, 1], so it holds whatever the dependence inside a group (conservative)."""
+    k, t = _check(successes, trials)
+    eps = _hoeffding_eps(groups, (1.0 - confidence) / 2)
+    p = float(k / t)
+    return max(0.0, p - eps), min(1.0, p + eps)
+
+
+def interval(successes: int, trials: int, groups: int | None = None, confidence: float = 0.95):
+    """Clopper-Pearson for independent answers (groups None or equal to trials), else the grouped interval."""
+    if groups is None or groups == trials:
+        return clopper_pearson(successes, trials, confidence)
+    return grouped_interval(successes, trials, groups, confidence)
+
+
+def audit(successes: int, trials: int, bound: float, cells: int, alpha: float = 0.05,
+          groups: int | None = None) -> str:
+    """'ok', or 'VIOLATION' when the Bonferroni-corrected one-sided lower limit exceeds the bound (Clopper-Pearson,
+    or Hoeffding over `groups` independent groups of answers)."""
     if bound is None or not np.isfinite(bound):
         return AUDIT_NONE
     if cells < 1:
         raise ValueError(f"cells must be at least 1, got {cells}")
-    low = lower_limit(successes, trials, alpha / cells)
+    if groups is None or groups == trials:
+        low = lower_limit(successes, trials, alpha / cells)
+    else:
+        k, t = _check(successes, trials)
+        low = float(k / t) - _hoeffding_eps(groups, alpha / cells)
     return AUDIT_VIOLATION if low > bound + 1e-12 else AUDIT_OK

@@ -74,6 +74,12 @@ def load_answer(state, budget):
     return np.int64(get_bits(state, 0, min(budget, 64)))
 
 
+@njit(cache=True)
+def read_answer(state, params, coins):
+    """The ``output`` of every algorithm whose final step stores its answer in the state's low bits."""
+    return load_answer(state, params[1])
+
+
 @njit(cache=True, inline="always")
 def popcount(x):
     """Number of set bits of a 64-bit word."""

@@ -1,8 +1,9 @@
 """The budget-enforcing runner: the one place a budgeted algorithm meets a stream.
 
 The budget contract (DESIGN.md). An algorithm is ``plan`` (plain Python, run once per cell before any stream
-exists: it sees only n, b and the public coins, so it cannot see the input), and two numba-compiled pure
-functions ``step(state, token, t, params, coins)`` and ``output(state, params, coins) -> answer``. The engine
+exists: it sees only the task's description, b and the public coins, so it cannot see the input), and two
+numba-compiled pure functions ``step(state, token, t, params, coins)`` and ``output(state, params, coins) ->
+answer``, which the engine calls after each of the task's query positions (one, at the end, for most tasks). The engine
 owns the state: exactly b bits, held in ceil(b/64) uint64 words (one word when b = 0), and it clears every bit
 past b after every step. Nothing else survives from one token to the next: temporaries made inside ``step`` die
 when it returns. Free by convention: the position t, the public coins and the params (checked unchanged after
@@ -37,30 +38,34 @@ def tail_mask(budget: int) -> np.uint64:
 
 def _make_runner(step, output, debug: bool):
     @njit(parallel=True, error_model="numpy")
-    def runner(tokens, nwords, mask, params, coins, outputs, violations):
-        trials, length = tokens.shape
+    def runner(tokens, nwords, mask, params, coins, queries, outputs, violations):
+        trials = tokens.shape[0]
         last = nwords - 1
         for i in prange(trials):
             state = np.zeros(nwords, np.uint64)
             row = tokens[i]
             bad = 0
-            for t in range(length):
-                step(state, row[t], t, params, coins)
-                if debug:
-                    if state[last] & ~mask:
-                        bad += 1
-                state[last] &= mask
-            outputs[i] = output(state, params, coins)
+            t0 = 0
+            for j in range(queries.shape[0]):  # read up to each query position, then ask for the answer
+                for t in range(t0, queries[j] + 1):
+                    step(state, row[t], t, params, coins)
+                    if debug:
+                        if state[last] & ~mask:
+                            bad += 1
+                    state[last] &= mask
+                t0 = queries[j] + 1
+                outputs[i, j] = output(state, params, coins)
             violations[i] = bad
 
     return runner
 
 
+#: compiled runners by the compiled functions themselves (two algorithms under one name never share one)
 _RUNNERS: dict = {}
 
 
 def _runner(algorithm, debug: bool):
-    key = (algorithm.task, algorithm.name, debug)
+    key = (algorithm.step, algorithm.output, debug)
     if key not in _RUNNERS:
         _RUNNERS[key] = _make_runner(algorithm.step, algorithm.output, debug)
     return _RUNNERS[key]
@@ -75,19 +80,30 @@ class BudgetViolation(RuntimeError):
     """An algorithm wrote past its budget (debug mode) or changed its params during a run."""
 
 
-def run_tokens(algorithm, tokens: np.ndarray, n: int, budget: int, coins, params=None, debug: bool = False,
-               task=None):
-    """Run an algorithm over explicit streams; returns (outputs int64 per trial, violating steps per trial)."""
-    if int(budget) != budget or budget < 0:
+def check_budget(budget) -> int:
+    if isinstance(budget, bool) or int(budget) != budget or budget < 0:
         raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
+    return int(budget)
+
+
+def run_tokens(algorithm, task: Task, tokens: np.ndarray, budget: int, coins, params=None, debug: bool = False):
+    """Run an algorithm over explicit streams of a task's layout; returns (outputs, violating steps per trial).
+
+    The outputs have the answers' shape: one per stream, or streams x Q for a task with Q queries (the engine
+    calls ``output`` after each of the task's query positions)."""
+    budget = check_budget(budget)
     tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+    queries = np.asarray(task.query_positions, dtype=np.int64)
+    if tokens.ndim != 2 or tokens.shape[1] != queries[-1] + 1:
+        raise ValueError(f"streams of {task.name} at {task.size_name} = {task.n} have {task.length} tokens, "
+                         f"got shape {tokens.shape}")
     if params is None:
-        params = algorithm.make_params(n, int(budget), coins, task=task)
+        params = algorithm.make_params(task, budget, coins)
     frozen = params.copy()
-    outputs = np.empty(tokens.shape[0], dtype=np.int64)
+    outputs = np.empty((tokens.shape[0], queries.shape[0]), dtype=np.int64)
     violations = np.empty(tokens.shape[0], dtype=np.int64)
     _runner(algorithm, debug)(
-        tokens, state_words(budget), tail_mask(budget), params, np.uint64(coins), outputs, violations
+        tokens, state_words(budget), tail_mask(budget), params, np.uint64(coins), queries, outputs, violations
     )
     if not np.array_equal(params, frozen):
         raise BudgetViolation(f"algorithm {algorithm.name!r} changed its params during a run")
@@ -96,26 +112,32 @@ def run_tokens(algorithm, tokens: np.ndarray, n: int, budget: int, coins, params
             f"algorithm {algorithm.name!r} set bits past its budget of {budget} bits "
             f"after {int(violations.sum())} steps"
         )
-    return outputs, violations
+    return (outputs[:, 0] if task.queries == 1 else outputs), violations
 
 
 @dataclass(frozen=True)
 class CellResult:
-    successes: int
-    trials: int
+    successes: int  # answers right (over every query of every stream)
+    trials: int  # streams
     seconds: float
+    queries: int = 1  # answers scored per stream
+
+    @property
+    def scored(self) -> int:
+        return self.trials * self.queries
 
 
 def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: bool = False) -> CellResult:
-    """Success count of an algorithm at a budget on `trials` streams of a task with a seed (chunked)."""
+    """Right answers of an algorithm at a budget on `trials` streams of a task with a seed (chunked)."""
     t0 = time.perf_counter()
     coins = coins_for(seed)
-    params = algorithm.make_params(task.n, int(budget), coins, task=task)
+    params = algorithm.make_params(task, check_budget(budget), coins)
     successes = 0
     for batch in task.chunks(seed, trials):
-        outputs, _ = run_tokens(algorithm, batch.tokens, task.n, budget, coins, params=params, debug=debug)
+        outputs, _ = run_tokens(algorithm, task, batch.tokens, budget, coins, params=params, debug=debug)
         successes += int(np.count_nonzero(outputs == batch.answers))
-    return CellResult(successes=successes, trials=int(trials), seconds=time.perf_counter() - t0)
+    return CellResult(successes=successes, trials=int(trials), seconds=time.perf_counter() - t0,
+                      queries=task.queries)
 
 
 def _make_state_runner(step):
@@ -137,17 +159,16 @@ def _make_state_runner(step):
 _STATE_RUNNERS: dict = {}
 
 
-def cut_states(algorithm, prefixes: np.ndarray, budget: int, coins, n: int, params=None) -> np.ndarray:
+def cut_states(algorithm, task: Task, prefixes: np.ndarray, budget: int, coins, params=None) -> np.ndarray:
     """The b-bit states an algorithm holds after reading each of Alice's parts (one row of uint64 words each).
 
     Equal rows mean the algorithm cannot tell the two parts apart: Bob's part then gets the same answer.
     """
-    key = (algorithm.task, algorithm.name)
-    if key not in _STATE_RUNNERS:
-        _STATE_RUNNERS[key] = _make_state_runner(algorithm.step)
+    if algorithm.step not in _STATE_RUNNERS:
+        _STATE_RUNNERS[algorithm.step] = _make_state_runner(algorithm.step)
     prefixes = np.ascontiguousarray(prefixes, dtype=np.int32)
     if params is None:
-        params = algorithm.make_params(n, int(budget), coins)
+        params = algorithm.make_params(task, check_budget(budget), coins)
     states = np.empty((prefixes.shape[0], state_words(budget)), dtype=np.uint64)
-    _STATE_RUNNERS[key](prefixes, tail_mask(budget), params, np.uint64(coins), states)
+    _STATE_RUNNERS[algorithm.step](prefixes, tail_mask(budget), params, np.uint64(coins), states)
     return states

@@ -13,6 +13,9 @@ COLUMNS = (
     "task", "distribution", "n", "reader", "budget_bits", "used_bits", "trials", "successes", "success",
     "ci_low", "ci_high", "bound", "fano", "sphere", "achievable", "audit", "seed", "seconds", "version",
 )
+#: the probe figure's second table: each model's linear capacity at each precision
+CAPACITY_COLUMNS = ("task", "n", "m", "reader", "family", "precision", "state_bits", "success", "capacity_bits",
+                    "trials", "seed", "version")
 KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed")
 TIMING = ("seconds",)
 

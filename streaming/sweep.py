@@ -1,18 +1,20 @@
-"""A grid of (task, n, algorithm, budget) cells -> result rows, appended as each cell finishes; resumable."""
+"""The sweep driver: a grid of (task, n, algorithm, budget) cells -> audited result rows, appended to a results
+file as each cell finishes; resumable."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from commcomplexity.stats import audit, clopper_pearson
+from commcomplexity.stats import AUDIT_VIOLATION, audit, interval
 
 from . import __version__
-from .algorithms import resolve_names
+from .algorithms import get_algorithm, resolve_names
 from .engine import run_cell
-from .results import cell_key
-from .tasks import make_task
+from .results import RowWriter, cell_key, existing_keys
+from .tasks import Task, make_task
 
 
 def parse_int_list(text: str, what: str = "budgets") -> list:
@@ -70,62 +72,92 @@ def parse_fractions(text: str) -> list:
 
 @dataclass(frozen=True)
 class Cell:
-    task: str
-    distribution: str
-    options: tuple
-    n: int
+    task: Task
     algorithm: str
     budget: int
     trials: int
     seed: int
 
-    def key(self, label: str) -> tuple:
-        return cell_key(
-            dict(task=self.task, distribution=label, n=self.n, reader=self.algorithm, budget_bits=self.budget,
-                 trials=self.trials, seed=self.seed)
-        )
+    def key(self) -> tuple:
+        """The cell's key in a results file (a row counts every scored answer: trials x the task's queries)."""
+        return cell_key(dict(task=self.task.name, distribution=self.task.label(), n=self.task.n,
+                             reader=self.algorithm, budget_bits=self.budget,
+                             trials=self.trials * self.task.queries, seed=self.seed))
 
 
 def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=None, fractions=None,
                distribution: str | None = None, **options) -> list:
-    """Validate everything up front (before any work) and list the cells of the grid."""
-    if int(trials) != trials or trials < 1:
+    """Validate everything up front (before any work) and list the cells of the grid. Fractions are of m(n), the
+    Index bits the task's hard stream embeds (the bound's m)."""
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
-    if int(seed) != seed or seed < 0:
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if (budgets is None) == (fractions is None):
         raise ValueError("give either budgets or fractions")
     cells = []
     for n in ns:
-        distribution = make_task(task, n, distribution, **options).distribution  # validates everything
+        instance = make_task(task, n, distribution, **options)  # validates everything
         names = [a.name for a in resolve_names(task, algorithms)]
-        bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * n)) for f in fractions))
+        m = instance.index_size
+        bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * m)) for f in fractions))
         for name in names:
             for b in bs:
-                cells.append(Cell(task, distribution, tuple(sorted(options.items())), int(n), name, int(b),
-                                  int(trials), int(seed)))
+                cells.append(Cell(instance, name, int(b), int(trials), int(seed)))
     return cells
 
 
 def run_cells(cells: list, done: set = frozenset(), debug: bool = False):
     """Run the cells not in `done`, yielding one result row per finished cell (audited against its bound)."""
-    from .algorithms import get_algorithm
-
     for cell in cells:
-        task = make_task(cell.task, cell.n, cell.distribution, **dict(cell.options))
-        if cell.key(task.label()) in done:
+        if cell.key() in done:
             continue
-        algorithm = get_algorithm(cell.task, cell.algorithm)
-        result = run_cell(algorithm, task, cell.budget, cell.trials, cell.seed, debug=debug)
-        yield make_row(task, cell.algorithm, cell.budget, algorithm.bits_used(cell.n, cell.budget, task),
-                       result.successes, result.trials, cell.seed, result.seconds, cells=len(cells))
+        algorithm = get_algorithm(cell.task.name, cell.algorithm)
+        result = run_cell(algorithm, cell.task, cell.budget, cell.trials, cell.seed, debug=debug)
+        yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),
+                       result.successes, result.scored, cell.seed, result.seconds, cells=len(cells),
+                       streams=result.trials)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    written: int
+    already: int
+    violations: list
+
+
+def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, debug: bool = False,
+              progress=None) -> SweepReport:
+    """Run a planned grid into a results file, appending and flushing each row as its cell finishes, so an
+    interrupted sweep keeps what it did; with `resume`, cells already in the file are skipped. `progress(n)` is
+    told of each finished cell. Returns what was written and the rows that failed their audit."""
+    out = Path(out)
+    if overwrite and out.exists():
+        out.unlink()
+    done = existing_keys(out)
+    already = sum(1 for c in cells if c.key() in done)
+    if already and not resume:
+        raise ValueError(f"{out} already holds {already} of these cells: pass --resume to skip them "
+                         f"or --overwrite to start afresh")
+    violations, written = [], 0
+    with RowWriter(out) as writer:
+        for row in run_cells(cells, done=done, debug=debug):
+            writer.write(row)
+            written += 1
+            if row["audit"] == AUDIT_VIOLATION:
+                violations.append(row)
+            if progress is not None:
+                progress(1)
+    return SweepReport(written, already, violations)
 
 
 def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: int, seed: int, seconds: float,
-             cells: int) -> dict:
-    """A result row for any reader (algorithm or model), with its bounds, interval and audit."""
+             cells: int, streams: int | None = None) -> dict:
+    """A result row for any reader (algorithm or model), with its bounds, interval and audit. `trials` counts
+    the scored answers; with several queries per stream, `streams` says how many independent streams they came
+    from, and the interval and audit are Hoeffding's over the streams (conservative) instead of Clopper-Pearson."""
     bounds = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in task.bounds([budget]).items()}
-    low, high = clopper_pearson(successes, trials)
+    low, high = interval(successes, trials, streams)
     return {
         "task": task.name,
         "distribution": task.label(),
@@ -142,7 +174,7 @@ def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: 
         "fano": _fmt(bounds["fano"]),
         "sphere": _fmt(bounds["sphere"]),
         "achievable": _fmt(bounds["achievable"]),
-        "audit": audit(successes, trials, bounds["bound"], cells),
+        "audit": audit(successes, trials, bounds["bound"], cells, groups=streams),
         "seed": seed,
         "seconds": f"{seconds:.3f}",
         "version": __version__,

@@ -7,11 +7,6 @@ BOS, TILDE, YES, NO, START_SEARCH, END_SEARCH, FAILED = range(len(SPECIALS))
 NUM0 = len(SPECIALS)
 
 
-def number(v: int) -> int:
-    """Token id of the number v."""
-    return NUM0 + int(v)
-
-
 def render(tokens) -> str:
     """Human-readable text of a token sequence, as in the paper: `<s> 0 1 1 ... 3`."""
     return " ".join(SPECIALS[t] if t < NUM0 else str(int(t) - NUM0) for t in tokens)

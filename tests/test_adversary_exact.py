@@ -4,13 +4,18 @@ from fractions import Fraction
 import pytest
 
 from cli.main import main
-from commcomplexity.adversary import WitnessError, find_witness, replay
 from commcomplexity.bounds import sphere_success
-from commcomplexity.protocols import brute_force_optimum, exact_success, local_search, optimal_protocol
+from commcomplexity.protocols import brute_force_optimum, local_search, optimal_protocol
 from commcomplexity.stats import clopper_pearson
-from streaming.algorithms import algorithms_for, get_algorithm
+from streaming.adversary import WitnessError, find_witness, replay
+from streaming.algorithms import REGISTRY, algorithms_for, get_algorithm
 from streaming.engine import coins_for, run_cell
-from streaming.tasks import make_task
+from streaming.exact import exact_success
+from streaming.tasks import TASKS, make_task
+
+
+def index(n):
+    return make_task("index", n)
 
 ALGORITHMS = algorithms_for("index")
 
@@ -18,7 +23,7 @@ ALGORITHMS = algorithms_for("index")
 @pytest.mark.parametrize("alg", ALGORITHMS, ids=lambda a: a.name)
 @pytest.mark.parametrize("budget", [3, 9])
 def test_certified_search_finds_a_witness_replay_confirms(alg, budget, tmp_path):
-    result = find_witness(alg, 24, budget, seed=1, single_bit=False)
+    result = find_witness(alg, index(24), budget, seed=1, single_bit=False)
     assert result.method == "certified" and result.witness is not None
     w = result.witness
     assert w["x"] != w["x_prime"] and w["x"][w["k"] - 1] != w["x_prime"][w["k"] - 1]
@@ -31,17 +36,17 @@ def test_certified_search_finds_a_witness_replay_confirms(alg, budget, tmp_path)
 
 def test_single_bit_pass_and_exhaustive_no_witness_for_exact_algorithms():
     prefix = get_algorithm("index", "prefix")
-    assert find_witness(prefix, 30, 10, seed=0).method == "single-bit"
+    assert find_witness(prefix, index(30), 10, seed=0).method == "single-bit"
     for alg in ALGORITHMS:
         for n in (6, 10):
-            result = find_witness(alg, n, n, seed=2)
+            result = find_witness(alg, index(n), n, seed=2)
             assert result.witness is None and "no witness exists" in result.message
 
 
 def test_birthday_search_gives_up_honestly():
     alg = get_algorithm("index", "prefix")
     # b = 40 > n of the certified range, and prefix stores everything it reads: the single-bit pass is skipped
-    result = find_witness(alg, 40, 40, seed=0, time_limit=0.5, certified_max_bits=4)
+    result = find_witness(alg, index(40), 40, seed=0, time_limit=0.5, certified_max_bits=4)
     assert result.witness is None and "gave up" in result.message
 
 
@@ -54,7 +59,7 @@ def tamper(path, **changes):
 
 
 def test_replay_rejects_tampered_and_foreign_files(tmp_path, capsys):
-    w = find_witness(get_algorithm("index", "blockcode"), 32, 8, seed=3).witness
+    w = find_witness(get_algorithm("index", "blockcode"), index(32), 8, seed=3).witness
     good = tmp_path / "w.json"
     good.write_text(json.dumps(w))
     flipped = "".join("1" if c == "0" else "0" for c in w["x"])
@@ -128,18 +133,18 @@ def test_local_search_is_a_lower_estimate():
 def test_enumeration_matches_closed_form_and_optimum_dominates(m):
     coins = coins_for(0)
     for bits in range(m + 1):
-        assert exact_success(get_algorithm("index", "prefix"), m, bits, coins) == \
+        assert exact_success(get_algorithm("index", "prefix"), index(m), bits, coins) == \
             Fraction(1, 2) + Fraction(bits, 2 * m)
         opt = optimal_protocol(m, bits).success
         for alg in ALGORITHMS:
-            assert float(exact_success(alg, m, bits, coins)) <= opt + 1e-12, (alg.name, m, bits)
+            assert float(exact_success(alg, index(m), bits, coins)) <= opt + 1e-12, (alg.name, m, bits)
 
 
 def test_monte_carlo_falls_inside_its_interval_of_the_exact_value():
     m, bits = 12, 6
     task = make_task("index", m)
     for alg in ALGORITHMS:
-        exact = float(exact_success(alg, m, bits, coins_for(0)))
+        exact = float(exact_success(alg, task, bits, coins_for(0)))
         res = run_cell(alg, task, bits, 20000, seed=0)
         lo, hi = clopper_pearson(res.successes, res.trials, confidence=0.999)
         assert lo <= exact <= hi, (alg.name, exact, lo, hi)
@@ -162,17 +167,13 @@ def test_exact_command(capsys):
         assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-TASK_SIZES = {"istree": 14, "recall": 24, "cgram": 30, "counting": 12}
-
-
-@pytest.mark.parametrize("key", sorted(k for k in __import__("streaming.algorithms").algorithms.REGISTRY
-                                       if k[0] != "index"))
+@pytest.mark.parametrize("key", sorted(k for k in REGISTRY if k[0] != "index"))
 def test_witness_for_every_algorithm_of_every_task(key, tmp_path):
     task_name, name = key
-    task = make_task(task_name, TASK_SIZES[task_name])
+    task = make_task(task_name, TASKS[task_name].size_for(11))
     alg = get_algorithm(task_name, name)
     budget = 5
-    result = find_witness(alg, task.n, budget, seed=0, task=task, single_bit=False)
+    result = find_witness(alg, task, budget, seed=0, single_bit=False)
     assert result.witness is not None and result.method == "certified"
     path = tmp_path / "w.json"
     path.write_text(json.dumps(result.witness))
@@ -188,7 +189,7 @@ def test_istree_exact_enumeration_and_monte_carlo():
     for name in ("star-blockcode", "unionfind", "partial-unionfind"):
         alg = get_algorithm("istree", name)
         for bits in (4, 60):
-            exact = float(exact_success(alg, m, bits, coins_for(0), task=task))
+            exact = float(exact_success(alg, task, bits, coins_for(0)))
             res = run_cell(alg, task, bits, 20000, seed=0)
             lo, hi = clopper_pearson(res.successes, res.trials, confidence=0.999)
             assert lo <= exact <= hi, (name, bits, exact, lo, hi)

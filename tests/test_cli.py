@@ -181,3 +181,68 @@ def test_audit_flags_a_cell_above_its_bound():
     assert audit(810, 1000, 0.8, cells=10) == "ok"
     lo, hi = clopper_pearson(50, 100)
     assert lo < 0.5 < hi and abs((lo + hi) / 2 - 0.5) < 1e-9
+
+
+def test_fractions_are_of_m_not_n(tmp_path, capsys):
+    """--fractions multiplies m(n), the Index bits the hard stream embeds (recall n = 128: m = 64; c-gram: n/c)."""
+    out = tmp_path / "f.csv"
+    for task, n, m in (("recall", 128, 64), ("cgram", 96, 32), ("istree", 67, 64)):
+        code, _, err = run_cli(["sweep", "--task", task, "--n", str(n), "--fractions", "0.5,1", "--algorithms",
+                                "unionfind" if task == "istree" else "prefix", "--trials", "50", "--out", str(out),
+                                "--resume"], capsys)
+        assert code == 0, err
+        assert [int(r["budget_bits"]) for r in read(out) if r["task"] == task] == [m // 2, m]
+
+
+def test_every_task_option_is_a_cli_option_with_its_default_in_the_help(capsys):
+    from streaming.tasks import TASKS
+
+    code, out, _ = run_cli(["sweep", "--help"], capsys)
+    text = " ".join(out.split())
+    for cls in TASKS.values():
+        for f in cls.option_fields():
+            assert f"--{f.name}" in text
+    assert "threshold t (default n/A - 1" in text and "default 1)" not in text
+
+
+def test_resume_guard_counts_cells_of_every_n(tmp_path, capsys):
+    """The 'already there' count uses each cell's own label (natural Counting's depends on n)."""
+    out = tmp_path / "c.csv"
+    args = ["sweep", "--task", "counting", "--distribution", "natural", "--n", "32,64", "--budgets", "0,8",
+            "--algorithms", "counters", "--trials", "40", "--out", str(out)]
+    assert run_cli(args, capsys)[0] == 0
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "holds 4 of these cells" in err
+    code, _, err = run_cli(args + ["--resume"], capsys)
+    assert code == 0 and "0 cells written" in err and len(read(out)) == 4
+
+
+def test_bench_subcommands_honour_their_n(monkeypatch, capsys):
+    import cli.bench as bench
+
+    seen = {}
+    monkeypatch.setattr(bench, "adversary_benchmark", lambda n, echo: seen.setdefault("adversary", n))
+    monkeypatch.setattr(bench, "engine_benchmark", lambda n, t, r, echo: seen.setdefault("engine", n))
+    assert run_cli(["bench", "adversary", "--n", "4096"], capsys)[0] == 0
+    assert run_cli(["bench", "adversary"], capsys)[0] == 0 and seen["adversary"] == 4096
+    assert run_cli(["bench"], capsys)[0] == 0 and seen["engine"] == 4096
+    code, out, _ = run_cli(["bench", "coder", "--help"], capsys)
+    assert code == 0 and "--algorithm" in out
+    assert run_cli(["bench", "engine", "--n", "0"], capsys)[0] == 2
+
+
+def test_mqar_rows_use_the_grouped_interval(tmp_path, capsys):
+    """Q answers of one stream share one state: the interval is Hoeffding's over streams, wider than a binomial
+    interval over every answer, and the audit runs on MQAR rows against associative recall's bound at m."""
+    from commcomplexity.stats import clopper_pearson
+    from streaming.tasks import make_task
+
+    out = tmp_path / "m.csv"
+    code, _, err = run_cli(["sweep", "--task", "mqar", "--n", "64", "--queries", "6", "--budgets", "16",
+                            "--algorithms", "trellis", "--trials", "500", "--strict", "--out", str(out)], capsys)
+    assert code == 0, err
+    row = read(out)[0]
+    assert int(row["trials"]) == 3000 and row["distribution"] == "hard:Q=6" and row["audit"] == "ok"
+    lo, hi = clopper_pearson(int(row["successes"]), 3000)
+    assert float(row["ci_low"]) < lo and float(row["ci_high"]) > hi
+    assert float(row["bound"]) == round(float(make_task("recall", 64).bounds([16])["bound"][0]), 6)

@@ -20,7 +20,7 @@ COINS = coins_for(7)
 def exact_success(alg, n, b, instances, coins=COINS, debug=True):
     x, k = instances(n)
     tokens = encode(x, k)
-    outputs, _ = run_tokens(alg, tokens, n, b, coins, debug=debug)
+    outputs, _ = run_tokens(alg, make_task("index", n), tokens, b, coins, debug=debug)
     return Fraction(int(np.count_nonzero(outputs == solve(tokens))), len(k))
 
 
@@ -50,7 +50,7 @@ def test_majority_exact_success_matches_layout(n, instances):
 
 def blockcode_reference(n, b, coins, x, k):
     """The coder's answers computed directly from its plan, without the engine."""
-    params = get_algorithm("index", "blockcode").make_params(n, b, coins)
+    params = get_algorithm("index", "blockcode").make_params(make_task("index", n), b, coins)
     block, index_bits, groups, raw, count = (int(v) for v in params[2:7])
     words = params[HEADER : HEADER + count]
     out = np.zeros(len(k), dtype=np.int64)
@@ -70,7 +70,7 @@ def blockcode_reference(n, b, coins, x, k):
 def test_blockcode_matches_reference(n, b, instances):
     alg = get_algorithm("index", "blockcode")
     x, k = instances(n)
-    outputs, _ = run_tokens(alg, encode(x, k), n, b, COINS, debug=True)
+    outputs, _ = run_tokens(alg, make_task("index", n), encode(x, k), b, COINS, debug=True)
     assert np.array_equal(outputs, blockcode_reference(n, b, COINS, x, k))
 
 
@@ -84,7 +84,7 @@ def test_every_algorithm_stays_in_budget(n):
     task = make_task("index", n)
     for alg in algorithms_for("index"):
         for b in sorted({0, 1, 2, 3, n // 3, n // 2, n - 1, n, n + 5}):
-            assert alg.used_bits(n, b) <= b
+            assert alg.used_bits(task, b) <= b
             run_cell(alg, task, b, 60, seed=3, debug=True)
 
 
@@ -108,8 +108,8 @@ def _cheat_output(state, params, coins):
 
 
 CHEAT = Algorithm(
-    name="cheat-past-budget", task="test", summary="", memory="", plan=lambda n, b, c: np.array([n, b]),
-    step=_cheat_step, output=_cheat_output, used_bits=lambda n, b: b,
+    name="cheat-past-budget", task="test", summary="", memory="", plan=lambda task, b, c: np.array([task.n, b]),
+    step=_cheat_step, output=_cheat_output, used_bits=lambda task, b: b,
 )
 
 
@@ -129,8 +129,8 @@ def _params_step(state, token, t, params, coins):
 
 
 PARAMS_CHEAT = Algorithm(
-    name="cheat-params", task="test", summary="", memory="", plan=lambda n, b, c: np.array([n, b, 0]),
-    step=_params_step, output=_cheat_output, used_bits=lambda n, b: 0,
+    name="cheat-params", task="test", summary="", memory="", plan=lambda task, b, c: np.array([task.n, b, 0]),
+    step=_params_step, output=_cheat_output, used_bits=lambda task, b: 0,
 )
 
 
@@ -205,9 +205,10 @@ def test_bad_task_arguments():
 @pytest.mark.parametrize("n,b", [(64, 32), (64, 40), (200, 150)])
 def test_blockcode_random_codebook_matches_reference(n, b):
     alg = get_algorithm("index", "blockcode")
-    assert alg.make_params(n, b, COINS)[3] >= 2  # a random codebook, not the repetition code
-    batch = make_task("index", n).batch(4, 0, 3000)
+    task = make_task("index", n)
+    assert alg.make_params(task, b, COINS)[3] >= 2  # a random codebook, not the repetition code
+    batch = task.batch(4, 0, 3000)
     x = batch.tokens[:, 1 : n + 1] - NUM0
     k = batch.tokens[:, n + 1] - NUM0
-    outputs, _ = run_tokens(alg, batch.tokens, n, b, COINS, debug=True)
+    outputs, _ = run_tokens(alg, task, batch.tokens, b, COINS, debug=True)
     assert np.array_equal(outputs, blockcode_reference(n, b, COINS, x, k))

@@ -1,54 +1,16 @@
+"""Neural readers (the models extra): skipped as a whole when torch, safetensors or transformers is missing."""
 import numpy as np
 import pytest
 
-from streaming.neural.probe import capacity, probe_capacity
-from streaming.tasks import make_task
-from streaming.tokens import NUM0
-
-
-# --- the capacity probe (numpy only) -------------------------------------------------------------------------------
-def test_probe_recovers_every_bit_from_a_state_that_is_the_input():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 2, size=(4000, 24))
-    states = x * 2.0 - 1.0 + 0.05 * rng.standard_normal(x.shape)  # the input itself, slightly noisy
-    c, errors = probe_capacity(states[:3000], x[:3000], states[3000:], x[3000:])
-    assert errors.max() == 0 and abs(c - 24) < 1e-9
-
-
-def test_probe_recovers_nothing_from_a_constant_state():
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 2, size=(4000, 24))
-    states = np.ones((4000, 8))
-    c, errors = probe_capacity(states[:3000], x[:3000], states[3000:], x[3000:])
-    assert c < 0.1 and np.all(np.abs(errors - 0.5) < 0.06)
-
-
-def test_probe_sees_a_linear_mixture_but_not_more_than_the_state_holds():
-    rng = np.random.default_rng(2)
-    x = rng.integers(0, 2, size=(6000, 16))
-    mix = rng.standard_normal((8, 8))
-    states = (x[:, :8] * 2.0 - 1.0) @ mix  # an invertible mixture of the first 8 bits only
-    c, errors = probe_capacity(states[:5000], x[:5000], states[5000:], x[5000:])
-    assert np.all(errors[:8] < 0.01) and np.all(errors[8:] > 0.4)
-    assert 7.5 < c < 8.5
-    assert capacity([0.5, 0.7, 0.0]) == 1.0
-
-
-def test_probe_with_more_coordinates_than_states_uses_the_dual_form():
-    rng = np.random.default_rng(3)
-    x = rng.integers(0, 2, size=(900, 12))
-    noise = rng.standard_normal((900, 2000))  # a KV-cache-like state: far more coordinates than streams
-    states = np.concatenate([x * 2.0 - 1.0, noise], axis=1)
-    c, errors = probe_capacity(states[:600], x[:600], states[600:], x[600:], ridge=1e-2)
-    assert errors.max() < 0.05 and c > 10
-    c0, _ = probe_capacity(noise[:600], x[:600], noise[600:], x[600:], ridge=1e-2)
-    assert c0 < 1.5  # noise alone: the fitted probes do not generalise
-
-
-# --- every family: capture, resume, count, round -------------------------------------------------------------------
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 pytest.importorskip("transformers")
+
+from streaming.tasks import make_task  # noqa: E402
+from streaming.tokens import NUM0  # noqa: E402
+
+
+# --- every family: capture, resume, count, round -------------------------------------------------------------------
 from streaming.neural.models import (FAMILIES, PAPER_PARAMETERS, SIZES, build_model,  # noqa: E402
                                      config_for, trainable_parameters)
 from streaming.neural.state import (calibrate, capture, clone_state, coordinates, resume, round_state,  # noqa: E402
@@ -233,6 +195,36 @@ def test_train_eval_probe_round_trip(tmp_path, capsys):
     assert int(row["budget_bits"]) == 32 * 32 and row["audit"] == "ok"  # tiny GRU: 32 coordinates of 32 bits
     code, out, _ = run_cli(["probe", str(run), "--trials", "200", "--precision", "2,32,float16"], capsys)
     assert code == 0 and len(out.strip().splitlines()) == 4
+    code, out, _ = run_cli(["eval", str(run), "--trials", "100", "--precision", "2,4,32", "--out", str(rows)],
+                           capsys)
+    assert code == 0 and len(out.strip().splitlines()) == 3  # a row per precision, not the first one only
+    assert [r["reader"] for r in csv.DictReader(rows.open())][1:] == ["gru:run@2", "gru:run@4", "gru:run@32"]
+
+
+def test_mqar_trains_evaluates_and_probes_at_every_query(tmp_path, capsys):
+    """MQAR through train, eval and probe: each of the Q answers is scored (loss and accuracy at every query)."""
+    import csv
+
+    from streaming.neural.train import _answers_at, load_run
+
+    run = tmp_path / "mqar"
+    code, _, err = run_cli(["train", "--task", "mqar", "--n", "16", "--queries", "3", "--model", "gru", "--steps",
+                            "5", "--out", str(run)], capsys)
+    assert code == 0, err
+    model, meta = load_run(run)
+    assert meta["task"] == {"name": "mqar", "n": 16, "distribution": "hard",
+                            "options": {"keys": 16, "values": 16, "queries": 3}}
+    task = make_task("mqar", 16, queries=3)
+    batch = task.batch(0, 0, 4)
+    logits, _ = model(torch.from_numpy(batch.tokens).long())
+    at, y = _answers_at(logits, batch.queries, task, batch.answers, "cpu")
+    assert at.shape[:2] == y.shape == (4, 3) and torch.equal(y, torch.from_numpy(NUM0 + batch.answers))
+    rows = tmp_path / "m.csv"
+    code, out, _ = run_cli(["eval", str(run), "--trials", "100", "--out", str(rows)], capsys)
+    (row,) = list(csv.DictReader(rows.open()))
+    assert code == 0 and row["trials"] == "300" and row["distribution"] == "hard:Q=3" and row["audit"] == "ok"
+    code, out, _ = run_cli(["probe", str(run), "--trials", "100", "--precision", "8"], capsys)
+    assert code == 0 and len(out.strip().splitlines()) == 2
 
 
 def test_bad_checkpoints_exit_2(tmp_path, capsys):
@@ -320,11 +312,11 @@ def test_probe_figure_pipeline_trains_probes_sweeps_and_draws(tmp_path, capsys, 
     algorithms swept on the same n, one figure drawn; a second call trains nothing."""
     import csv
 
-    import cli.probefig as probefig
+    import streaming.neural.pipeline as pipeline
 
-    monkeypatch.setattr(probefig, "PROBE_RUNS", (probefig.ProbeRun("gru", "tiny", 8, 30, 3e-3),
-                                                 probefig.ProbeRun("llama", "tiny", 8, 5, 1e-3)))
-    monkeypatch.setattr(probefig, "PRECISIONS", (2, 32))
+    monkeypatch.setattr(pipeline, "PROBE_RUNS", (pipeline.ProbeRun("gru", "tiny", 8, 30, 3e-3),
+                                                 pipeline.ProbeRun("llama", "tiny", 8, 5, 1e-3)))
+    monkeypatch.setattr(pipeline, "PRECISIONS", (2, 32))
     args = ["figures", "probe", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
             "--figures", str(tmp_path / "fig"), "--trials", "200", "--device", "cpu"]
     code, out, _ = run_cli(args, capsys)

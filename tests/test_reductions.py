@@ -6,9 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from commcomplexity import reductions as red
-from streaming.tasks import make_task, task_from_label
-from streaming.tasks.istree import bell_bits, prufer_tree, random_non_tree
+from streaming.tasks import TASKS, make_task, task_from_label
+from streaming.tasks.istree import (bell_bits, istree_edges, permutation_answers, permutation_bits, permutation_edges,
+                                   prufer_tree, random_non_tree)
 from streaming.tokens import BOS, NUM0, TILDE
 from tests.conftest import all_instances
 
@@ -34,6 +34,29 @@ def cgram_reference(tokens, c):
         if body[p : p + c - 1] == query:
             return body[p + c - 1]
     raise AssertionError("query not found")
+
+
+def mqar_reference(tokens, queries):
+    """The value paired with each query key (keys are distinct), read off the stream."""
+    body = numbers(tokens[1 : len(tokens) - queries])
+    table = dict(zip(body[0::2], body[1::2]))
+    return [table[q] for q in numbers(tokens[len(tokens) - queries :])]
+
+
+@pytest.mark.parametrize("m", MS)
+@pytest.mark.parametrize("queries", [1, 3])
+def test_mqar_reduction(m, queries):
+    """Every x and every k, each question asking k; and every x with every pair of different queries."""
+    x, k = all_instances(m)
+    task = make_task("mqar", 2 * m, queries=queries)
+    tokens, answers, cut = task.reduce(x, k)
+    assert answers.shape == (len(k), queries) and np.array_equal(answers[:, 0], x[np.arange(len(k)), k - 1] + m + 1)
+    assert all(mqar_reference(t, queries) == list(a) for t, a in zip(tokens, answers))
+    assert cut == task.cut == 2 * m + 1 and tokens.shape[1] == task.length and task.size_for(m) == 2 * m
+    if queries > 1:
+        k2 = np.stack([k, (k % m) + 1, np.full(len(k), m)], axis=1)[:, :queries]
+        tokens, answers, _ = task.reduce(x, k2)
+        assert all(mqar_reference(t, queries) == list(a) for t, a in zip(tokens, answers))
 
 
 def counting_reference(tokens):
@@ -75,27 +98,31 @@ def is_tree_networkx(edges, n_nodes):
 @pytest.mark.parametrize("m", MS)
 def test_recall_reduction(m):
     x, k = all_instances(m)
-    tokens, answers, cut = red.index_to_recall(x, k)
+    task = make_task("recall", 2 * m)
+    tokens, answers, cut = task.reduce(x, k)
     expected = x[np.arange(len(k)), k - 1] + m + 1
     assert np.array_equal(answers, expected)
     assert all(recall_reference(t) == a for t, a in zip(tokens, answers))
-    assert cut == tokens.shape[1] - 1 and red.index_size("recall", 2 * m) == m
+    assert cut == tokens.shape[1] - 1 == task.cut and task.index_size == m and task.size_for(m) == 2 * m
 
 
 @pytest.mark.parametrize("m", MS)
 @pytest.mark.parametrize("c", [2, 3, 5])
 def test_cgram_reduction(m, c):
     x, k = all_instances(m)
-    tokens, answers, cut = red.index_to_cgram(x, k, c)
+    task = make_task("cgram", c * m + c - 1, c=c)
+    tokens, answers, cut = task.reduce(x, k)
     assert np.array_equal(answers, x[np.arange(len(k)), k - 1] + m + 1)
     assert all(cgram_reference(t, c) == a for t, a in zip(tokens, answers))
-    assert cut == tokens.shape[1] - (c - 1) and red.index_size("cgram", c * m + c - 1, c) == m
+    assert cut == tokens.shape[1] - (c - 1) and task.index_size == m and task.size_for(m, c=c) == c * m
 
 
 @pytest.mark.parametrize("m", MS)
 def test_counting_reduction(m):
     x, k = all_instances(m)
-    tokens, answers, _ = red.index_to_counting(x, k)
+    task = make_task("counting", m)
+    tokens, answers, _ = task.reduce(x, k)
+    assert task.index_size == m == task.size_for(m)
     assert np.array_equal(answers, x[np.arange(len(k)), k - 1])
     assert all(counting_reference(t) == a for t, a in zip(tokens, answers))
 
@@ -103,8 +130,10 @@ def test_counting_reduction(m):
 @pytest.mark.parametrize("m", MS)
 def test_istree_reduction(m):
     x, k = all_instances(m)
-    tokens, answers, cut = red.index_to_istree(x, k)
+    task = make_task("istree", m + 3)
+    tokens, answers, cut = task.reduce(x, k)
     n_nodes = m + 3
+    assert task.index_size == m and task.size_for(m) == n_nodes
     assert np.array_equal(answers, x[np.arange(len(k)), k - 1])
     for t, a in zip(tokens, answers):
         edges = parse_edges(t)
@@ -118,20 +147,20 @@ def test_istree_worked_example():
     parities = np.array([0, 1, 0, 1])
     x_full = np.concatenate([[parities[0]], parities[1:] ^ parities[:-1]])  # undo the prefix parities
     assert x_full[0] == 0  # the map fixes x_full_1 = 0, so x = x_full[1:]
-    edges = red.istree_edges(x_full[None, 1:], np.array([2]))[0]
+    edges = istree_edges(x_full[None, 1:], np.array([2]))[0]
     assert {tuple(e) for e in edges} == {(2, 6), (1, 5), (3, 5), (4, 6), (2, 3)}
     assert is_tree_networkx([tuple(e) for e in edges], 6)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5])
 def test_permutation_distribution_exhaustive(n):
-    width = red.permutation_bits(n)
+    width = permutation_bits(n)
     doubled = 0
     for sigma in itertools.permutations(range(n)):
         for i in range(1, n + 1):
             for j in range(width):
-                edges = red.permutation_edges(np.array([sigma]), [i], [j])[0]
-                answer = red.permutation_answers(np.array([sigma]), [i], [j])[0]
+                edges = permutation_edges(np.array([sigma]), [i], [j])[0]
+                answer = permutation_answers(np.array([sigma]), [i], [j])[0]
                 pairs = [tuple(e) for e in edges]
                 doubled += len(set(pairs)) < len(pairs)
                 assert len(pairs) == 2 * n - 1
@@ -140,23 +169,30 @@ def test_permutation_distribution_exhaustive(n):
     assert doubled > 0  # the doubled-edge case occurs and is handled
 
 
-def test_hard_distributions_are_the_reduction_of_uniform_index():
-    for name, kwargs, reduction in [("recall", {}, red.index_to_recall), ("counting", {}, red.index_to_counting),
-                                    ("istree", {}, red.index_to_istree),
-                                    ("cgram", {"c": 3}, lambda x, k: red.index_to_cgram(x, k, 3))]:
-        task = make_task(name, 30, **kwargs)
-        index = make_task("index", task.index_size).batch(9, 0, 200)
-        x = index.tokens[:, 1 : task.index_size + 1] - NUM0
-        tokens, answers, cut = reduction(x, index.tokens[:, -1] - NUM0)
-        batch = task.batch(9, 0, 200)
-        assert np.array_equal(batch.tokens, tokens) and np.array_equal(batch.answers, answers)
-        assert batch.cut == cut == task.cut and tokens.shape[1] == task.length
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_hard_distributions_are_the_reduction_of_uniform_index(name):
+    """Every task's hard batch is its own reduction applied to uniform Index drawn with the same seed (MQAR's
+    first query is Index's; its other queries are drawn apart)."""
+    task = make_task(name, 30)
+    index = make_task("index", task.index_size).batch(9, 0, 200)
+    x = index.tokens[:, 1 : task.index_size + 1] - NUM0
+    k = index.tokens[:, -1] - NUM0
+    batch = task.batch(9, 0, 200)
+    if task.queries > 1:
+        asked = batch.tokens[:, task.cut :] - NUM0
+        assert np.array_equal(asked[:, 0], k) and not np.array_equal(asked[:, 1], k)
+        k = asked
+    tokens, answers, cut = task.reduce(x, k)
+    assert np.array_equal(batch.tokens, tokens) and np.array_equal(batch.answers, answers)
+    assert batch.cut == cut == task.cut and tokens.shape[1] == task.length
+    assert batch.queries == task.query_positions and len(task.query_positions) == task.queries
 
 
 @pytest.mark.parametrize("name,dist,kwargs,solver", [
     ("istree", "permutation", {}, "tree"), ("istree", "authors", {}, "tree"), ("istree", "random", {}, "tree"),
     ("recall", "natural", {"keys": 40, "values": 5}, "recall"), ("cgram", "natural", {"c": 3}, "cgram"),
     ("counting", "natural", {"alphabet": 6, "threshold": 4}, "counting"),
+    ("mqar", "natural", {"keys": 40, "values": 5, "queries": 6}, "mqar"),
 ])
 def test_natural_distributions_answers_and_reproducibility(name, dist, kwargs, solver):
     task = make_task(name, 30, dist, **kwargs)
@@ -169,6 +205,8 @@ def test_natural_distributions_answers_and_reproducibility(name, dist, kwargs, s
             assert recall_reference(t) == a
         elif solver == "cgram":
             assert cgram_reference(t, task.c) == a
+        elif solver == "mqar":
+            assert list(mqar_reference(t, task.queries)) == list(a) and len(set(t[task.cut :])) == task.queries
         else:
             assert counting_reference(t) == a
     part = task.batch(4, 50, 10)

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 from cli.main import main
-from commcomplexity import reductions as red
-from commcomplexity.protocols import exact_success
+from commcomplexity.stats import clopper_pearson
 from streaming.algorithms import REGISTRY, algorithms_for, get_algorithm
 from streaming.algorithms.istree import unionfind_bits
 from streaming.engine import coins_for, run_cell, run_tokens
-from streaming.tasks import make_task
+from streaming.exact import exact_success, task_for_index_size
+from streaming.tasks import TASKS, make_task
 from tests.conftest import all_instances
 
 COINS = coins_for(5)
@@ -28,30 +28,40 @@ def test_partial_unionfind_errs_only_on_non_trees():
     alg = get_algorithm("istree", "partial-unionfind")
     batch = task.batch(2, 0, 1500)
     for b in (20, 80, 200):
-        out, _ = run_tokens(alg, batch.tokens, task.n, b, COINS, task=task, debug=True)
+        out, _ = run_tokens(alg, task, batch.tokens, b, COINS, debug=True)
         assert np.all(out[batch.answers == 1] == 1)  # a tree is never called a non-tree
 
 
+ADAPTED = [(name, alg, inner) for name, cls in TASKS.items() for alg, inner in cls.adapters.items()]
+
+
+@pytest.mark.parametrize("name,alg_name,inner_name", ADAPTED)
 @pytest.mark.parametrize("m", [3, 5, 7])
-def test_adapters_equal_their_index_coder_through_the_reduction(m):
-    """Run backwards, each reduction turns the Index coder's exact success into the task's, bit for bit."""
-    x, k = all_instances(m)
-    cases = [("recall", 2 * m, red.index_to_recall, 0, {}), ("counting", m, red.index_to_counting, 0, {}),
-             ("cgram", 3 * m, lambda x, k: red.index_to_cgram(x, k, 3), 0, {"c": 3}),
-             ("istree", m + 3, red.index_to_istree, 1, {})]
-    for name, size, reduction, reserve, options in cases:
-        task = make_task(name, size, **options)
-        tokens, answers, _ = reduction(x, k)
-        adapters = [a for a in algorithms_for(name) if a.uses_task and "Index coder" in a.summary]
-        assert adapters
-        for alg in adapters:
-            inner = get_algorithm("index", "blockcode" if "blockcode" in alg.name else
-                                  "trellis" if alg.name in ("star-coder", "trellis") else alg.name)
-            for b in range(reserve, m + reserve + 1):
-                out, _ = run_tokens(alg, tokens, size, b, COINS, task=task, debug=True)
-                got = np.count_nonzero(out == answers) / len(answers)
-                want = float(exact_success(inner, m, b - reserve, COINS))
-                assert abs(got - want) < 1e-12, (name, alg.name, b)
+def test_adapters_equal_their_index_coder_through_the_reduction(name, alg_name, inner_name, m):
+    """Run backwards, each reduction turns the Index coder's exact success into the task's, bit for bit, with the
+    reserved bits (IsTree's parity, the last answer of a task with several queries) taken off the budget."""
+    task = task_for_index_size(name, m)
+    reserve = task.adapter_reserve + (task.queries > 1)
+    alg, inner = get_algorithm(name, alg_name), get_algorithm("index", inner_name)
+    for b in range(reserve, m + reserve + 1):
+        got = exact_success(alg, task, b, COINS)
+        want = exact_success(inner, make_task("index", m), b - reserve, COINS)
+        assert got == want, (name, alg_name, b)
+        assert alg.used_bits(task, b) == inner.used_bits(make_task("index", m), b - reserve) + reserve <= b
+
+
+def test_mqar_answers_every_query_from_the_same_state():
+    """With several different queries per stream, the adapters and the table keep their memory across queries:
+    at b = m + 1 an adapter answers every query of every stream; the table with room for every key does too."""
+    task = make_task("mqar", 32, queries=5)
+    batch = task.batch(1, 0, 300)
+    assert len({tuple(r) for r in batch.tokens[:, task.cut :] - 7}) > 250
+    for name in ("prefix", "blockcode", "trellis"):
+        out, _ = run_tokens(get_algorithm("mqar", name), task, batch.tokens, 17, COINS, debug=True)
+        assert out.shape == batch.answers.shape and np.array_equal(out, batch.answers), name
+    natural = make_task("mqar", 32, "natural", keys=64, values=8, queries=5)
+    res = run_cell(get_algorithm("mqar", "table"), natural, 6000, 300, seed=0, debug=True)
+    assert res.scored == 1500 and res.successes / res.scored > 0.95
 
 
 def test_table_and_counters_reach_exactness_when_everything_fits():
@@ -67,21 +77,25 @@ def test_countmin_never_underestimates():
     batch = task.batch(1, 0, 2000)
     alg = get_algorithm("counting", "countmin")
     for b in (12, 48, 120):
-        out, _ = run_tokens(alg, batch.tokens, task.n, b, COINS, task=task, debug=True)
+        out, _ = run_tokens(alg, task, batch.tokens, b, COINS, debug=True)
         assert np.all(out[batch.answers == 1] == 1)
 
 
 @pytest.mark.parametrize("key", sorted(k for k in REGISTRY if k[0] != "index"))
 def test_every_task_algorithm_stays_in_budget(key):
+    """Debug mode at every distribution and a range of budgets: no bit past b, the declared memory fits, and no
+    cell beats its bound beyond its confidence interval (sizes come from the task: m = 8 Index bits)."""
     name, alg_name = key
     alg = REGISTRY[key]
-    sizes = {"istree": 12, "recall": 24, "cgram": 24, "counting": 24}
-    for distribution in make_task(name, sizes[name]).distributions:
-        task = make_task(name, sizes[name], distribution)
+    size = TASKS[name].size_for(9)
+    for distribution in TASKS[name].distributions:
+        task = make_task(name, size, distribution)
         for b in (0, 1, 3, task.index_size // 2, task.index_size, 3 * task.index_size, 100):
-            res = run_cell(alg, task, b, 50, seed=3, debug=True)
-            assert alg.bits_used(task.n, b, task) <= b
-            assert 0 <= res.successes <= 50
+            res = run_cell(alg, task, b, 200, seed=3, debug=True)
+            assert alg.used_bits(task, b) <= b
+            bound = float(task.bounds([b])["bound"][0])
+            if np.isfinite(bound) and task.queries == 1:
+                assert clopper_pearson(res.successes, res.scored, 0.999)[0] <= bound, (distribution, b)
 
 
 @pytest.mark.parametrize("args", [
@@ -93,6 +107,8 @@ def test_every_task_algorithm_stays_in_budget(key):
      "--budgets", "0:256:64", "--algorithms", "table"],
     ["--task", "cgram", "--n", "96", "--budgets", "0:64:16"],
     ["--task", "counting", "--n", "128", "--budgets", "0:128:32"],
+    ["--task", "mqar", "--n", "128", "--budgets", "0:80:16", "--queries", "8"],
+    ["--task", "mqar", "--n", "64", "--distribution", "natural", "--budgets", "0:600:150", "--algorithms", "table"],
 ])
 def test_audit_passes_on_every_task(args, tmp_path, capsys):
     out = tmp_path / "r.csv"
@@ -118,7 +134,7 @@ def test_bad_task_sizes_exit_2(args, capsys):
 
 
 def test_bound_for_every_task(capsys):
-    for task in ("index", "istree", "recall", "cgram", "counting"):
+    for task in TASKS:
         with pytest.raises(SystemExit) as exc:
             main(["bound", "--task", task, "--n", "64", "--success", "0.9"])
         assert exc.value.code == 0

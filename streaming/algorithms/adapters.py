@@ -1,13 +1,15 @@
-"""The Index coders on other tasks' hard streams: the reductions run backwards inside a budgeted algorithm.
+"""The Index coders on other tasks' hard streams: each task's reduction run backwards inside a budgeted algorithm.
 
-An adapter reads the task's hard stream, recovers the embedded Index bit at each Alice position and the Index
-query from Bob's part, and feeds them to an Index algorithm (prefix, blockcode, trellis, ...) running on the
-same state; the Index answer x_k is mapped back to the task's answer. So the Index frontier carries over to
-every task. Adapters assume the hard stream's layout (the specialists of the issue): on natural distributions
-they answer at chance.
+Every task that has a ``translate`` function (its reduction read backwards: Alice's tokens as the embedded Index
+bits, Bob's query as the Index query) gets the adapters its ``adapters`` mapping names, registered here for
+every task in the task registry: the adapter feeds the recovered Index tokens to the Index coder (prefix,
+blockcode, trellis, ...) running on the same state, and maps the Index answer x_k back to the task's answer
+(``answer_value``). So the Index frontier carries over to every task. Adapters assume the hard stream's layout:
+on other distributions they answer at chance.
 
-IsTree (`star-coder`): leaf a's edge goes to hub N - 1 or N, which gives the prefix parity p_a; the Index bit is
-p_a xor p_(a-1), so one extra state bit holds p_(a-1) (the inner coder gets b - 1 bits).
+Reserved state bits: ``adapter_reserve`` of the task's own (IsTree: the previous prefix parity), and, on a task
+with several queries, one bit for the last answer: each query is answered on a copy of the state (a temporary
+inside ``step``, which the contract allows), so the coded bits stay for the next query.
 """
 from __future__ import annotations
 
@@ -15,114 +17,64 @@ import numpy as np
 from numba import njit
 
 from ..bits import get_bit, load_answer, set_bit
-from ..tokens import NUM0
+from ..tasks import TASKS, IndexTask
 from .registry import Algorithm, get_algorithm, register
 
-OFF = 4  # params: task size, b, m, c (c-gram only), then the inner algorithm's params
+OFF = 5  # params: task size, b, m, the task's aux constant, several queries (0/1); then the inner coder's params
 
 
-def _make_adapter(task: str, name: str, inner_name: str, translate, m_of, reserve: int, to_answer, summary):
+def _reserve(task) -> int:
+    return task.adapter_reserve + (1 if task.queries > 1 else 0)
+
+
+def _inner_task(task, b):
+    """The Index instance the inner coder plans for, and its budget."""
+    return IndexTask(task.index_size), max(0, b - _reserve(task))
+
+
+def make_adapter(task_cls, name: str, inner_name: str) -> Algorithm:
     inner = get_algorithm("index", inner_name)
-    inner_step = inner.step
+    inner_step, translate, to_answer = inner.step, task_cls.translate, njit(task_cls.answer_value)
 
-    def plan(n, b, coins, task):
-        m = task.index_size
-        inner_params = inner.make_params(m, max(0, b - reserve), coins)
-        return np.concatenate([np.array([n, b, m, getattr(task, "c", 0)], dtype=np.int64), inner_params])
+    def plan(task, b, coins):
+        index, inner_b = _inner_task(task, b)
+        head = [task.n, b, task.index_size, task.adapter_aux, int(task.queries > 1)]
+        return np.concatenate([np.array(head, dtype=np.int64), inner.make_params(index, inner_b, coins)])
 
     @njit
     def step(state, token, t, params, coins):
         it, itok = translate(state, token, t, params)
-        if it >= 0:  # after the Index query the inner state holds x_k, and later tokens are not fed
+        if it < 0:
+            return
+        if params[4] and it == params[2] + 1:  # one of several queries: answer it on a copy of the state
+            if params[1] > 0:
+                scratch = state.copy()
+                inner_step(scratch, itok, it, params[OFF:], coins)
+                set_bit(state, params[1] - 1, load_answer(scratch, params[OFF + 1]))
+        else:  # with one query, the inner state holds x_k after it and later tokens are not fed
             inner_step(state, itok, it, params[OFF:], coins)
 
     @njit
     def output(state, params, coins):
         # a fixed map of the state's answer bit to the task's answer token (a value, YES/NO)
-        return to_answer(load_answer(state, params[OFF + 1]), params)
+        bit = get_bit(state, params[1] - 1) if params[4] and params[1] > 0 else load_answer(state, params[OFF + 1])
+        return to_answer(bit, params[2])
 
-    register(Algorithm(
-        name=name, task=task, summary=summary + f" (the Index coder `{inner_name}` inside)",
-        memory=f"{inner_name}'s memory at m(n) bits and b - {reserve}" + (" plus 1 parity bit" if reserve else ""),
-        plan=plan, step=step, output=output, uses_task=True,
-        used_bits=lambda n, b, task=None: (inner.used_bits(task.index_size if task else m_of(n),
-                                                           max(0, b - reserve)) + reserve) if b >= reserve else 0,
-        settings=lambda n, b: inner.settings(m_of(n), max(0, b - reserve)),
-    ))
+    def used_bits(task, b):
+        reserve = _reserve(task)
+        return inner.used_bits(*_inner_task(task, b)) + reserve if b >= reserve else 0
 
-
-# --- IsTree: star-coder ------------------------------------------------------------------------------------------
-@njit
-def _istree_translate(state, token, t, params, coins_unused=0):
-    n, b = params[0], params[1]
-    parity_bit = b - 1
-    if b < 1:
-        return -1, 0
-    if t >= 3 and t % 3 == 0:
-        e = t // 3 - 1  # edge index
-        if e < n - 2:  # Alice: leaf a = e + 1 on hub v
-            p = 1 if token - NUM0 == n else 0
-            prev = get_bit(state, parity_bit) if e > 0 else 0
-            set_bit(state, parity_bit, p)
-            if e >= 1:
-                return e, NUM0 + (p ^ prev)  # Index bit x_(a-1) at Index position a - 1 = e
-        return -1, 0
-    if t >= 1 and (t - 1) % 3 == 0 and (t - 1) // 3 == n - 2:  # Bob's edge (k, k+1): the query k
-        set_bit(state, parity_bit, 0)
-        return params[2] + 1, token
-    return -1, 0
+    return Algorithm(
+        name=name, task=task_cls.name,
+        summary=f"codes the hard stream's embedded Index bits (the Index coder `{inner_name}` inside)",
+        memory=f"{inner_name}'s memory at m(n) bits and b - reserve, plus the reserve",
+        plan=plan, step=step, output=output, used_bits=used_bits,
+        settings=lambda task, b: inner.settings(*_inner_task(task, b)) + (f"; {_reserve(task)} reserved bit(s)"
+                                                                         if _reserve(task) else ""),
+    )
 
 
-@njit
-def _bit_answer(bit, params):
-    return bit
-
-
-for _name, _inner in (("star-coder", "trellis"), ("star-blockcode", "blockcode")):
-    _make_adapter("istree", _name, _inner, _istree_translate, lambda n: n - 3, 1, _bit_answer,
-                  "specialist for the hard two-star graphs: the leaves' hub bits, differenced and lossy-coded")
-
-
-# --- associative recall, c-gram, counting ------------------------------------------------------------------------
-@njit
-def _recall_translate(state, token, t, params):
-    m = params[2]
-    if 1 <= t <= 2 * m and t % 2 == 0:
-        return t // 2, NUM0 + (token - NUM0 - m - 1)
-    if t == 2 * m + 1:
-        return m + 1, token
-    return -1, 0
-
-
-@njit
-def _value_answer(bit, params):
-    return bit + params[2] + 1
-
-
-@njit
-def _counting_translate(state, token, t, params):
-    m = params[2]
-    if 1 <= t <= m:
-        return t, NUM0 + (1 if token != NUM0 else 0)
-    if t == m + 1:
-        return m + 1, token
-    return -1, 0
-
-
-@njit
-def _cgram_translate(state, token, t, params):
-    m, c = params[2], params[3]
-    if 1 <= t <= c * m and t % c == 0:
-        return t // c, NUM0 + (token - NUM0 - m - 1)
-    if t == c * m + 1:
-        return m + 1, token
-    return -1, 0
-
-
-for _inner in ("prefix", "blockcode", "trellis"):
-    _make_adapter("recall", _inner, _inner, _recall_translate, lambda n: n // 2, 0, _value_answer,
-                  "codes the hard stream's value bits")
-    _make_adapter("counting", _inner, _inner, _counting_translate, lambda n: n, 0, _bit_answer,
-                  "codes which positions of the hard stream are non-zero")
-    _make_adapter("cgram", _inner, _inner, _cgram_translate, lambda n: n // 3, 0, _value_answer,
-                  "codes the hard stream's value bits")
+for _cls in TASKS.values():
+    if _cls.translate is not None:
+        for _name, _inner in _cls.adapters.items():
+            register(make_adapter(_cls, _name, _inner))

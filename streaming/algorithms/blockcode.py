@@ -21,9 +21,9 @@ from numba import njit
 
 from commcomplexity.bounds import random_code_success
 
-from ..bits import get_bit, get_bits, popcount, set_bit, set_bits, store_answer
+from ..bits import get_bit, get_bits, popcount, read_answer, set_bit, set_bits, store_answer
 from ..tokens import NUM0
-from .index import _read_answer, binomial_mad
+from .index import binomial_mad
 from .registry import Algorithm, register
 
 MAX_BLOCK = 48
@@ -73,7 +73,8 @@ def _codebook(block: int, index_bits: int, coins: int) -> np.ndarray:
     return rng.integers(0, 1 << block, size=1 << index_bits, dtype=np.int64)
 
 
-def _blockcode_plan(n, b, coins):
+def _blockcode_plan(task, b, coins):
+    n = task.n
     block, index_bits, groups, raw, _ = blockcode_layout(n, b)
     words = _codebook(block, index_bits, coins) if groups else np.empty(0, dtype=np.int64)
     head = np.array([n, b, block, index_bits, groups, raw, words.size, buffer_bits(block, index_bits)],
@@ -132,8 +133,8 @@ def _blockcode_step(state, token, t, params, coins):
         store_answer(state, ans, b)
 
 
-def _blockcode_used(n, b):
-    block, index_bits, groups, raw, _ = blockcode_layout(n, b)
+def _blockcode_used(task, b):
+    block, index_bits, groups, raw, _ = blockcode_layout(task.n, b)
     peak_open = (groups - 1) * index_bits + buffer_bits(block, index_bits) if groups else 0
     return max(groups * index_bits + raw, peak_open)
 
@@ -146,8 +147,8 @@ register(
         memory="max(G r + s, (G - 1) r + w) <= b (coded blocks, raw bits, the open block's buffer of w bits)",
         plan=_blockcode_plan,
         step=_blockcode_step,
-        output=_read_answer,
+        output=read_answer,
         used_bits=_blockcode_used,
-        settings=lambda n, b: "L={}, r={}, G={}, s={} (expected success {:.4f})".format(*blockcode_layout(n, b)),
+        settings=lambda task, b: "L={}, r={}, G={}, s={} (expected success {:.4f})".format(*blockcode_layout(task.n, b)),
     )
 )

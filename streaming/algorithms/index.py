@@ -9,18 +9,14 @@ import numpy as np
 from numba import njit
 from scipy.special import gammaln
 
-from ..bits import get_bit, get_bits, load_answer, set_bit, set_bits, store_answer
+from ..bits import get_bit, get_bits, read_answer, set_bit, set_bits, store_answer
 from ..tokens import NUM0
 from .registry import Algorithm, register
 
 
-@njit(cache=True)
-def _read_answer(state, params, coins):
-    return load_answer(state, params[1])
-
-
 # --- prefix: store x_1..x_B, B = min(b, n) -------------------------------------------------------------
-def _prefix_plan(n, b, coins):
+def _prefix_plan(task, b, coins):
+    n = task.n
     return np.array([n, b, min(b, n)], dtype=np.int64)
 
 
@@ -43,8 +39,8 @@ register(
         memory="min(b, n)",
         plan=_prefix_plan,
         step=_prefix_step,
-        output=_read_answer,
-        used_bits=lambda n, b: min(b, n),
+        output=read_answer,
+        used_bits=lambda task, b: min(b, task.n),
     )
 )
 
@@ -84,9 +80,9 @@ def bitlens(v):
     return np.ceil(np.log2(v.astype(float) + 1.0)).astype(np.int64)
 
 
-def _majority_plan(n, b, coins):
-    groups, size, counter = majority_layout(n, b)
-    return np.array([n, b, groups, size, counter], dtype=np.int64)
+def _majority_plan(task, b, coins):
+    groups, size, counter = majority_layout(task.n, b)
+    return np.array([task.n, b, groups, size, counter], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -106,8 +102,8 @@ def _majority_step(state, token, t, params, coins):
         store_answer(state, ans, b)
 
 
-def _majority_used(n, b):
-    groups, size, counter = majority_layout(n, b)
+def _majority_used(task, b):
+    groups, size, counter = majority_layout(task.n, b)
     return max(groups, groups - 1 + counter) if groups else 0
 
 
@@ -119,15 +115,16 @@ register(
         memory="max(G, G - 1 + bitlen(g - 1)) <= b (majority bits plus the open group's counter)",
         plan=_majority_plan,
         step=_majority_step,
-        output=_read_answer,
+        output=read_answer,
         used_bits=_majority_used,
-        settings=lambda n, b: "G={}, g={}, counter={} bits".format(*majority_layout(n, b)),
+        settings=lambda task, b: "G={}, g={}, counter={} bits".format(*majority_layout(task.n, b)),
     )
 )
 
 
 # --- subset: a uniformly random set of min(b, n) positions chosen by the public coins ---------------------
-def _subset_plan(n, b, coins):
+def _subset_plan(task, b, coins):
+    n = task.n
     stored = min(b, n)
     rng = np.random.default_rng(coins)
     chosen = np.sort(rng.choice(n, size=stored, replace=False)) if stored else np.empty(0, dtype=np.int64)
@@ -158,10 +155,7 @@ register(
         memory="min(b, n)",
         plan=_subset_plan,
         step=_subset_step,
-        output=_read_answer,
-        used_bits=lambda n, b: min(b, n),
+        output=read_answer,
+        used_bits=lambda task, b: min(b, task.n),
     )
 )
-
-from . import blockcode as _blockcode  # noqa: E402,F401  (registers blockcode)
-from . import trellis as _trellis  # noqa: E402,F401  (registers the trellis coders)

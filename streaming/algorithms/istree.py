@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..bits import get_bit, get_bits, load_answer, set_bit, set_bits, store_answer
+from ..bits import get_bit, get_bits, read_answer, set_bit, set_bits, store_answer
 from ..tokens import NUM0
 from .registry import Algorithm, register
 
@@ -43,18 +43,14 @@ def _union(state, a, b, w, count, cycle_pos):
         set_bits(state, ra * w, w, ra ^ rb)
 
 
-@njit(cache=True)
-def _answer(state, params, coins):
-    return load_answer(state, params[1])
-
-
 # --- exact union-find ---------------------------------------------------------------------------------------
 def unionfind_bits(n_nodes: int) -> int:
     """N parent pointers of w bits, the pending endpoint (w bits) and the cycle flag."""
     return (n_nodes + 1) * width(n_nodes) + 1
 
 
-def _uf_plan(n, b, coins):
+def _uf_plan(task, b, coins):
+    n = task.n
     return np.array([n, b, width(n), 1 if b >= unionfind_bits(n) else 0], dtype=np.int64)
 
 
@@ -82,9 +78,11 @@ register(Algorithm(
     name="unionfind", task="istree",
     summary="exact union-find: a parent pointer per node; exact at its memory, a guess (YES) below it",
     memory="(N + 1) ceil(log2 N) + 1: N pointers, the pending endpoint, the cycle flag",
-    plan=_uf_plan, step=_uf_step, output=_answer,
-    used_bits=lambda n, b: unionfind_bits(n) if b >= unionfind_bits(n) else 0,
-    settings=lambda n, b: f"needs {unionfind_bits(n)} bits" + ("" if b >= unionfind_bits(n) else ": guessing"),
+    plan=_uf_plan, step=_uf_step, output=read_answer,
+    used_bits=lambda task, b: unionfind_bits(task.n) if b >= unionfind_bits(task.n) else 0,
+    settings=lambda task, b: f"needs {unionfind_bits(task.n)} bits" + ("" if b >= unionfind_bits(task.n) else
+                                                                       ": guessing"),
+    reference=lambda task: (unionfind_bits(task.n), f"union-find's memory: {unionfind_bits(task.n)} bits"),
 ))
 
 
@@ -103,7 +101,8 @@ def partial_layout(n: int, b: int) -> int:
     return best
 
 
-def _partial_plan(n, b, coins):
+def _partial_plan(task, b, coins):
+    n = task.n
     tracked = partial_layout(n, b)
     order = np.random.default_rng([coins, 0xF0]).permutation(n)  # nested: a larger budget tracks a superset
     slot = np.full(n + 1, -1, dtype=np.int64)
@@ -140,7 +139,7 @@ register(Algorithm(
     name="partial-unionfind", task="istree",
     summary="union-find over the T nodes it can afford (chosen by the public coins); YES unless it sees a cycle",
     memory="T ceil(log2 T) + ceil(log2 T) + 2 <= b",
-    plan=_partial_plan, step=_partial_step, output=_answer,
-    used_bits=lambda n, b: partial_bits(partial_layout(n, b)) if partial_layout(n, b) else 0,
-    settings=lambda n, b: f"tracks T = {partial_layout(n, b)} of {n} nodes",
+    plan=_partial_plan, step=_partial_step, output=read_answer,
+    used_bits=lambda task, b: partial_bits(partial_layout(task.n, b)) if partial_layout(task.n, b) else 0,
+    settings=lambda task, b: f"tracks T = {partial_layout(task.n, b)} of {task.n} nodes",
 ))

@@ -1,4 +1,11 @@
-"""Algorithm records and the registry."""
+"""Algorithm records and the registry, found by (task, name).
+
+The one signature (the budget contract, streaming/engine.py): ``plan(task, b, coins) -> int64 params`` (plain
+Python, run once per cell: it sees the task's description, b and the public coins, never a stream; params[0] = n
+and params[1] = b by convention), ``step(state, token, t, params, coins)`` and ``output(state, params, coins)``
+(numba), ``used_bits(task, b)`` (the most state bits the algorithm ever holds, <= b: its honest memory) and
+``settings(task, b)`` (a short text of what the plan chose).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,14 +16,13 @@ import numpy as np
 REGISTRY: dict = {}
 
 
+def _no_settings(task, b) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class Algorithm:
-    """A budgeted streaming algorithm (see streaming/engine.py for the contract).
-
-    plan(n, b, coins) -> int64 params; params[0] = n and params[1] = b by convention.
-    used_bits(n, b) -> the most state bits the algorithm ever holds (<= b): its honest memory.
-    settings(n, b) -> a short text of the parameters the plan chose (for `streambound algorithms`).
-    """
+    """A budgeted streaming algorithm of one task (see the module docstring for the signature)."""
 
     name: str
     task: str
@@ -26,24 +32,13 @@ class Algorithm:
     step: Callable
     output: Callable
     used_bits: Callable
-    settings: Callable = field(default=lambda n, b: "")
-    #: plan takes a fourth argument, the Task (its vocabulary, alphabet sizes, c, threshold): properties of the
-    #: distribution known before any stream, like n; never a stream
-    uses_task: bool = False
+    settings: Callable = field(default=_no_settings)
+    #: reference(task) -> (bits, text): a vertical line for plots (e.g. the memory at which it is exact), or None
+    reference: Callable | None = None
 
-    def bits_used(self, n: int, b: int, task=None) -> int:
-        """The most state bits the algorithm holds at (n, b), for this task when it plans from the task."""
-        return int(self.used_bits(n, b, task) if self.uses_task and task is not None else self.used_bits(n, b))
-
-    def make_params(self, n: int, b: int, coins, task=None) -> np.ndarray:
-        if self.uses_task:
-            if task is None:
-                raise ValueError(f"algorithm {self.name!r} needs the task's description to plan")
-            raw = self.plan(int(n), int(b), int(coins), task)
-        else:
-            raw = self.plan(int(n), int(b), int(coins))
-        params = np.ascontiguousarray(raw, dtype=np.int64)
-        if params.ndim != 1 or params.shape[0] < 2 or params[0] != n or params[1] != b:
+    def make_params(self, task, b: int, coins) -> np.ndarray:
+        params = np.ascontiguousarray(self.plan(task, int(b), int(coins)), dtype=np.int64)
+        if params.ndim != 1 or params.shape[0] < 2 or params[0] != task.n or params[1] != b:
             raise ValueError(f"plan of {self.name!r} must return int64 params starting with n, b")
         return params
 
@@ -79,3 +74,12 @@ def resolve_names(task: str, names: str) -> list:
             raise ValueError(f"no algorithm is registered for task {task!r}")
         return found
     return [get_algorithm(task, w) for w in dict.fromkeys(wanted)]
+
+
+def reference_lines(task) -> list:
+    """The task's own plot markers, then those of its registered algorithms: (bits, text)."""
+    lines = list(task.markers())
+    for alg in algorithms_for(task.name):
+        if alg.reference is not None:
+            lines.append(alg.reference(task))
+    return lines

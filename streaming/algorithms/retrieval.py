@@ -1,14 +1,16 @@
-"""Budgeted tables for associative recall and c-gram retrieval, counters and Count-Min for Counting.
+"""Budgeted tables for the key-value tasks (every task whose ``key_value`` is set: associative recall, c-gram
+retrieval, MQAR), counters and Count-Min for Counting.
 
-These plan from the task's description (its vocabulary, c, the threshold), never from a stream.
+These plan from the task's description (its vocabulary, c, the threshold, its queries), never from a stream.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ..bits import get_bits, load_answer, set_bits, store_answer
+from ..bits import get_bits, load_answer, read_answer, set_bits, store_answer
 from ..rng import draw
+from ..tasks import TASKS
 from ..tokens import NUM0
 from .istree import width
 from .registry import Algorithm, register
@@ -21,40 +23,40 @@ def _slot(coins, row, key, slots):
     return np.int64(draw(coins, row, key, SALT_HASH) % np.uint64(slots))
 
 
-@njit(cache=True)
-def _answer(state, params, coins):
-    return load_answer(state, params[1])
-
-
-# --- a value table keyed by a hash of the key (recall) or of the (c-1)-gram (c-gram) -----------------------------
-def table_layout(b: int, vocab: int):
-    """(slots S, value bits vw, pending bits sw): S vw + sw <= b, sw holding the open key's slot."""
+# --- a value table keyed by a hash of the key (any key-value task: recall, c-gram, MQAR) ---------------------------
+def table_layout(b: int, vocab: int, answer_bits: bool = False):
+    """(slots S, value bits vw, pending bits sw): S vw + sw (+ vw for the last answer, with several queries) <= b,
+    sw holding the open key's slot."""
     vw = width(vocab)
+    extra = vw if answer_bits else 0
     best = (0, vw, 0)
     for slots in range(1, b // vw + 1):
         sw = width(slots)
-        if slots * vw + sw <= b:
+        if slots * vw + sw + extra <= b:
             best = (slots, vw, sw)
     return best
 
 
-def _table_plan(n, b, coins, task):
-    slots, vw, sw = table_layout(b, task.vocab)
-    c = getattr(task, "c", 2)
-    return np.array([n, b, slots, vw, sw, c], dtype=np.int64)
+def _table_layout(task, b):
+    return table_layout(b, task.vocab, task.queries > 1)
+
+
+def _table_plan(task, b, coins):
+    slots, vw, sw = _table_layout(task, b)
+    return np.array([task.n, b, slots, vw, sw, task.kv_block, task.kv_blocks, task.queries > 1], dtype=np.int64)
 
 
 @njit(cache=True)
 def _table_step(state, token, t, params, coins):
-    """Blocks of c tokens: c - 1 key tokens hashed incrementally into the pending slot, then the value.
-    Recall is c = 2. Bob's c - 1 query tokens hash the same way; the slot's value is the answer."""
-    n, b, slots, vw, sw, c = params[0], params[1], params[2], params[3], params[4], params[5]
+    """Blocks of c tokens: c - 1 key tokens hashed incrementally into the pending slot, then the value (recall and
+    MQAR are c = 2). Each query's c - 1 tokens hash the same way; the slot's value is the answer: with one query
+    it replaces the state, with several it goes to an answer field after the table (which stays for the next)."""
+    b, slots, vw, sw, c, blocks, multi = params[1], params[2], params[3], params[4], params[5], params[6], params[7]
     if slots == 0 or t == 0:
         return
-    blocks = (n // c) if c > 2 else n // 2
     pending = slots * vw
-    pos = (t - 1) % c
     if t <= c * blocks:
+        pos = (t - 1) % c
         if pos < c - 1:
             h = np.int64(get_bits(state, pending, sw)) if pos > 0 else 0
             set_bits(state, pending, sw, _slot(coins, pos, h * 1000003 + token, slots))
@@ -63,29 +65,45 @@ def _table_step(state, token, t, params, coins):
             set_bits(state, slot * vw, vw, token - NUM0)
             set_bits(state, pending, sw, 0)
     else:
-        q = t - 1 - c * blocks
+        q = (t - 1 - c * blocks) % (c - 1)
         h = np.int64(get_bits(state, pending, sw)) if q > 0 else 0
         slot = _slot(coins, q, h * 1000003 + token, slots)
         if q < c - 2:
             set_bits(state, pending, sw, slot)
+        elif multi:
+            set_bits(state, pending + sw, vw, get_bits(state, slot * vw, vw))
         else:
             store_answer(state, np.int64(get_bits(state, slot * vw, vw)), b)
 
 
-def _table_used(n, b, task=None):
-    slots, vw, sw = table_layout(b, task.vocab if task else n + 1)
-    return slots * vw + sw
+@njit(cache=True)
+def _table_output(state, params, coins):
+    if params[7]:
+        return np.int64(get_bits(state, params[2] * params[3] + params[4], params[3]))
+    return load_answer(state, params[1])
 
 
-for _task in ("recall", "cgram"):
-    register(Algorithm(
-        name="table", task=_task,
-        summary="a table of values at slots hashed (public coins) from the key"
-                + (" (c-1)-gram, hashed token by token" if _task == "cgram" else "") + "; last write wins",
-        memory="S ceil(log2 vocab) + ceil(log2 S) <= b (values, the open key's slot)",
-        plan=_table_plan, step=_table_step, output=_answer, uses_task=True, used_bits=_table_used,
-        settings=lambda n, b: "S slots of value bits (depends on the task's vocabulary)",
-    ))
+def _table_used(task, b):
+    slots, vw, sw = _table_layout(task, b)
+    return slots * vw + sw + (vw if task.queries > 1 and slots else 0)
+
+
+def _table_settings(task, b):
+    slots, vw, sw = _table_layout(task, b)
+    return f"S={slots} slots of {vw} value bits, {sw} pending bits" + (", a last-answer field" if task.queries > 1
+                                                                       else "")
+
+
+for _cls in TASKS.values():
+    if _cls.key_value:
+        register(Algorithm(
+            name="table", task=_cls.name,
+            summary="a table of values at slots hashed (public coins) from the key, token by token; last write wins",
+            memory="S ceil(log2 vocab) + ceil(log2 S) <= b (values, the open key's slot; several queries: + the "
+                   "last answer)",
+            plan=_table_plan, step=_table_step, output=_table_output, used_bits=_table_used,
+            settings=_table_settings,
+        ))
 
 
 # --- counting ----------------------------------------------------------------------------------------------------
@@ -94,17 +112,26 @@ def counter_width(task) -> int:
     return int(task.threshold + 1 if task.distribution != "hard" else 1).bit_length()
 
 
-def _counters_plan(n, b, coins, task):
+def _counters_layout(task, b):
+    """(counter bits, symbols counted)."""
     cw = counter_width(task)
-    symbols = min(b // cw, task.vocab - 1)
-    return np.array([n, b, cw, symbols, 1], dtype=np.int64)
+    return cw, min(b // cw, task.vocab - 1)
 
 
-def _countmin_plan(n, b, coins, task):
+def _countmin_layout(task, b):
+    """(counter bits, columns per row) of 2 rows."""
     cw = counter_width(task)
-    rows = 2
-    cols = b // (rows * cw)
-    return np.array([n, b, cw, cols, rows], dtype=np.int64)
+    return cw, b // (2 * cw)
+
+
+def _counters_plan(task, b, coins):
+    cw, symbols = _counters_layout(task, b)
+    return np.array([task.n, b, cw, symbols, 1], dtype=np.int64)
+
+
+def _countmin_plan(task, b, coins):
+    cw, cols = _countmin_layout(task, b)
+    return np.array([task.n, b, cw, cols, 2], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -146,14 +173,15 @@ register(Algorithm(
     name="counters", task="counting",
     summary="exact saturating counters (up to t + 1) for as many symbols as fit; the rest count as 0",
     memory="S ceil(log2(t + 2)) <= b",
-    plan=_counters_plan, step=_count_step, output=_answer, uses_task=True,
-    used_bits=lambda n, b, task=None: (min(b // counter_width(task), task.vocab - 1) * counter_width(task))
-    if task else b,
+    plan=_counters_plan, step=_count_step, output=read_answer,
+    used_bits=lambda task, b: _counters_layout(task, b)[0] * _counters_layout(task, b)[1],
+    settings=lambda task, b: "{1} symbols, {0}-bit counters".format(*_counters_layout(task, b)),
 ))
 register(Algorithm(
     name="countmin", task="counting",
     summary="Count-Min sketch: 2 rows of saturating counters, columns hashed by the public coins; min of rows",
     memory="2 W ceil(log2(t + 2)) <= b",
-    plan=_countmin_plan, step=_count_step, output=_answer, uses_task=True,
-    used_bits=lambda n, b, task=None: (2 * (b // (2 * counter_width(task))) * counter_width(task)) if task else b,
+    plan=_countmin_plan, step=_count_step, output=read_answer,
+    used_bits=lambda task, b: 2 * _countmin_layout(task, b)[0] * _countmin_layout(task, b)[1],
+    settings=lambda task, b: "2 rows of {1} {0}-bit counters".format(*_countmin_layout(task, b)),
 ))

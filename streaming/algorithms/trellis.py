@@ -26,19 +26,21 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from ..bits import get_bit, popcount, set_bit, set_bits, store_answer
+from ..bits import get_bit, popcount, read_answer, set_bit, set_bits, store_answer
 from ..rng import draw
 from ..tokens import NUM0
-from .index import _read_answer
 from .registry import Algorithm, register
 
 SALT_TAPS = 77
 HEADER = 5  # n, b, B, nu, K, then K + 1 block boundaries in trellis steps
 
 
-def _src(s: int, n: int, big_b: int) -> int:
-    """First source bit (0-indexed) of trellis step s: ceil(s n / B)."""
-    return -((-s * n) // big_b)
+def _src(s, n, big_b):
+    """First source bit (0-indexed) of trellis step s: ceil(s n / B) (plain Python here, compiled as _src_nb)."""
+    return (s * n + big_b - 1) // big_b
+
+
+_src_nb = njit(cache=True)(_src)
 
 
 def schedule(n: int, b: int, big_b: int, min_steps: int):
@@ -96,11 +98,6 @@ def _parity(x):
     x ^= x >> 2
     x ^= x >> 1
     return x & 1
-
-
-@njit(cache=True)
-def _src_nb(s, n, big_b):
-    return (s * n + big_b - 1) // big_b
 
 
 @njit(cache=True)
@@ -194,7 +191,6 @@ def _encode_block(state, last_bit, s0, s1, n, big_b, nu, coins):
         if pm[ns] < pm[best]:
             best = ns
     # clear the buffer, then write the message bits found by traceback
-    set_bits(state, s0, 0, 0)
     pos = s0
     remaining = last_src - first_src
     while remaining > 0:
@@ -235,23 +231,23 @@ def _trellis_step(state, token, t, params, coins):
 
 
 def make_trellis(name: str, nu: int, min_steps: int, summary: str) -> Algorithm:
-    def plan(n, b, coins):
-        big_b, bounds = trellis_layout(n, b, min_steps)
-        return np.array([n, b, big_b, nu, len(bounds) - 1, *bounds], dtype=np.int64)
+    def plan(task, b, coins):
+        big_b, bounds = trellis_layout(task.n, b, min_steps)
+        return np.array([task.n, b, big_b, nu, len(bounds) - 1, *bounds], dtype=np.int64)
 
-    def used(n, b):
-        big_b, bounds = trellis_layout(n, b, min_steps)
-        return peak_bits(n, big_b, bounds) if big_b else 0
+    def used(task, b):
+        big_b, bounds = trellis_layout(task.n, b, min_steps)
+        return peak_bits(task.n, big_b, bounds) if big_b else 0
 
-    def settings(n, b):
-        big_b, bounds = trellis_layout(n, b, min_steps)
+    def settings(task, b):
+        big_b, bounds = trellis_layout(task.n, b, min_steps)
         return (f"nu={nu} ({1 << nu} states), B={big_b} message bits at the cut, {len(bounds) - 1} blocks "
-                f"(min {min_steps} steps), peak {used(n, b)} bits")
+                f"(min {min_steps} steps), peak {used(task, b)} bits")
 
     return Algorithm(
         name=name, task="index", summary=summary,
         memory="peak max(B, s0 + block source bits - 1) <= b; B message bits at the cut",
-        plan=plan, step=_trellis_step, output=_read_answer, used_bits=used, settings=settings,
+        plan=plan, step=_trellis_step, output=read_answer, used_bits=used, settings=settings,
     )
 
 

@@ -1,6 +1,7 @@
 """Neural readers of the task streams (torch only, imported lazily; install the `models` extra).
 
-Work in progress (issue 6): RNN models whose recurrent state is captured at the cut, rounded to p bits per
-coordinate and resumed (`models.py`, `state.py`), and the linear capacity probe (`probe.py`, numpy only).
-Nothing in `streaming` or `commcomplexity` imports this package.
+Readers whose state is captured at the cut, rounded to p bits per coordinate and resumed (`models.py`,
+`state.py`), training and evaluation on the tasks' own streams (`train.py`), the linear capacity probe
+(`probe.py`, numpy only) and the probe figure's pipeline (`pipeline.py`). Nothing in `streaming` outside this
+package, nor `commcomplexity`, imports it.
 """

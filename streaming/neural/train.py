@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..tokens import NO, NUM0, YES
+from ..tasks import make_task, task_from_spec
+from ..tokens import NUM0
 from .models import ModelConfig, build_model, config_for
 from .state import calibrate, capture, flatten, resume, round_state, state_bits
 
@@ -32,25 +33,6 @@ def pick_device(device: str) -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but no CUDA device is present")
     return torch.device(device)
-
-
-def answer_tokens(task, answers: np.ndarray) -> np.ndarray:
-    """The token a model must predict after the last token: YES/NO for IsTree, the number otherwise."""
-    if task.name == "istree":
-        return np.where(answers == 1, YES, NO)
-    return NUM0 + answers
-
-
-def task_spec(task) -> dict:
-    options = {k: getattr(task, k) for k in ("c", "keys", "values", "alphabet", "threshold", "bias")
-               if hasattr(task, k) and k in _task_options(task.name)}
-    return {"name": task.name, "n": task.n, "distribution": task.distribution, "options": options}
-
-
-def _task_options(name):
-    from ..tasks import TASK_OPTIONS
-
-    return TASK_OPTIONS[name]
 
 
 def save_run(out: Path, model, meta: dict, optimizer=None) -> None:
@@ -96,7 +78,7 @@ def task_of(meta: dict, name: str | None = None, n: int | None = None):
     spec = meta["task"]
     if name is not None and name != spec["name"]:
         raise ValueError(f"the run was trained on {spec['name']}, not on {name}")
-    task = _task_from_spec(spec, spec["n"] if n is None else n)
+    task = task_from_spec(spec, n)
     if task.length > meta["model"]["max_len"]:
         raise ValueError(f"{spec['name']} at n = {task.n} has {task.length}-token streams; the model reads at most "
                          f"{meta['model']['max_len']} (trained at n = {spec['n']})")
@@ -143,16 +125,9 @@ def _deadline(n: int, stage_n: int, total: int) -> int:
     return (j + 1) * total // (2 * max(1, below))
 
 
-def _task_from_spec(spec: dict, n: int):
-    """The task a spec (task_spec's dict) describes, at size n."""
-    from ..tasks import make_task
-
-    return make_task(spec["name"], n, spec["distribution"], **spec["options"])
-
-
 def _stage(task, n: int):
     """The task at size n (same name, distribution and options): a shorter stream the same model reads."""
-    return task if n >= task.n else _task_from_spec(task_spec(task), n)
+    return task if n >= task.n else task.with_size(n)
 
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
@@ -176,18 +151,25 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
                       frozen_embedding)
 
 
+def _answers_at(logits, positions, task, answers, dev):
+    """Logits at the query positions (streams x Q x vocab) and the answer tokens (streams x Q)."""
+    y = torch.from_numpy(task.answer_tokens(answers).reshape(answers.shape[0], -1)).long().to(dev)
+    return logits[:, list(positions)], y
+
+
 def training_step(model, optimizer, task, seed: int, batch: int, dev) -> tuple:
-    """One AdamW step on a fresh batch (loss on the answer token, gradients clipped to norm 1): (loss, accuracy)."""
+    """One AdamW step on a fresh batch (loss on the answer token after each query, gradients clipped to norm 1):
+    (loss, accuracy)."""
     b = task.batch(seed, 0, batch)
     x = torch.from_numpy(b.tokens).long().to(dev)
-    y = torch.from_numpy(answer_tokens(task, b.answers)).long().to(dev)
     logits, _ = model(x)
-    loss = torch.nn.functional.cross_entropy(logits[:, -1], y)
+    at, y = _answers_at(logits, b.queries, task, b.answers, dev)
+    loss = torch.nn.functional.cross_entropy(at.reshape(-1, at.shape[-1]), y.reshape(-1))
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-    return float(loss.detach()), float((logits[:, -1].argmax(-1) == y).float().mean())
+    return float(loss.detach()), float((at.argmax(-1) == y).float().mean())
 
 
 def rounds_uniformly(precision) -> bool:
@@ -205,7 +187,7 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
     else:
         config = config_for(family, size, NUM0 + task.vocab, task.length, frozen_embedding)
         model = build_model(config).to(dev)
-        meta = {"format": FORMAT, "model": config.to_dict(), "task": task_spec(task), "steps_done": 0,
+        meta = {"format": FORMAT, "model": config.to_dict(), "task": task.spec(), "steps_done": 0,
                 "steps": steps, "batch": batch, "lr": lr, "seed": seed,
                 "curriculum_n": min(task.n, CURRICULUM_START) if curriculum else task.n}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
@@ -246,7 +228,8 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
 
 @torch.no_grad()
 def evaluate(model, task, trials: int, seed: int, precision=32, ranges=None):
-    """Successes when Bob's part is read from the state at the cut, rounded to `precision`."""
+    """Right answers (over every query of every stream) when Bob's part is read from the state at the cut, rounded
+    to `precision`, and the state's bits."""
     dev = next(model.parameters()).device
     successes = 0
     bits = None
@@ -255,16 +238,14 @@ def evaluate(model, task, trials: int, seed: int, precision=32, ranges=None):
         state = capture(model, tokens[:, : b.cut])
         bits = state_bits(state, precision)
         logits = resume(model, round_state(state, precision, ranges), tokens[:, b.cut :], start=b.cut)
-        predicted = logits[:, -1].argmax(-1).cpu().numpy()
-        successes += int(np.count_nonzero(predicted == answer_tokens(task, b.answers)))
+        at, y = _answers_at(logits, [q - b.cut for q in b.queries], task, b.answers, dev)
+        successes += int((at.argmax(-1) == y).sum())
     return successes, bits
 
 
 @torch.no_grad()
 def cut_states_of(model, task, trials: int, seed: int):
     """Flattened float32 states at the cut (trials x coordinates) and the Index bits behind each stream."""
-    from ..tasks import make_task
-
     dev = next(model.parameters()).device
     b = task.batch(seed, 0, trials)
     state = capture(model, torch.from_numpy(b.tokens[:, : b.cut]).long().to(dev))

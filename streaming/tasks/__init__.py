@@ -1,50 +1,46 @@
-"""Tasks: (distribution, size, trials, seed) -> batches of token streams with their answers.
-
-Every task is a small object (see ``base.Task``) found by name in ``TASKS``.
-"""
+"""Tasks: frozen, validated dataclasses (see ``base.Task``) that turn (seed, trials) into streams with answers,
+and own their reduction from Index. Found by name in ``TASKS``; a new task is one module and one line below."""
 from .base import Batch, Task
 from .cgram import CgramTask
 from .counting import CountingTask
 from .index import IndexTask
 from .istree import IsTreeTask
+from .mqar import MQARTask
 from .recall import RecallTask
 
-TASKS = {"index": IndexTask, "istree": IsTreeTask, "recall": RecallTask, "cgram": CgramTask,
-         "counting": CountingTask}
-#: the options each task accepts (command-line --option name = the key)
-TASK_OPTIONS = {"index": ("bias",), "istree": (), "recall": ("keys", "values"), "cgram": ("c", "keys", "values"),
-                "counting": ("alphabet", "threshold")}
+#: the task registry, in the order commands list them
+TASKS = {cls.name: cls for cls in (IndexTask, IsTreeTask, RecallTask, CgramTask, CountingTask, MQARTask)}
+
+
+def task_class(name: str):
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
 
 
 def make_task(name: str, n: int, distribution: str | None = None, **options) -> Task:
     """Build a task by name (its hard distribution by default); bad names, sizes and options raise ValueError."""
-    try:
-        cls = TASKS[name]
-    except KeyError:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}") from None
-    unknown = [k for k in options if k not in TASK_OPTIONS[name]]
+    cls = task_class(name)
+    known = [f.name for f in cls.option_fields()]
+    unknown = [k for k in options if k not in known]
     if unknown:
-        raise ValueError(f"task {name} takes no option {unknown[0]!r} (options: "
-                         f"{', '.join(TASK_OPTIONS[name]) or 'none'})")
-    return cls(n, distribution=distribution or cls.default_distribution, **options)
-
-
-__all__ = ["Batch", "Task", "TASKS", "TASK_OPTIONS", "make_task", "task_from_label", "IndexTask", "IsTreeTask",
-           "RecallTask", "CgramTask", "CountingTask"]
+        raise ValueError(f"task {name} takes no option {unknown[0]!r} (options: {', '.join(known) or 'none'})")
+    return cls(n, distribution, **options)
 
 
 def task_from_label(name: str, n: int, label: str) -> Task:
     """Rebuild a task from a result row's task, n and distribution label ('biased:0.25', 'natural:K=8,V=4')."""
-    distribution, _, parameters = label.partition(":")
-    options = {}
-    try:
-        if name == "index" and parameters:
-            options["bias"] = float(parameters)
-        elif parameters:
-            for part in parameters.split(","):
-                key, _, value = part.partition("=")
-                key = {"K": "keys", "V": "values", "A": "alphabet", "t": "threshold"}.get(key, key)
-                options[key] = int(value)
-    except ValueError:
-        raise ValueError(f"bad distribution label {label!r}") from None
-    return make_task(name, n, distribution, **options)
+    return task_class(name).from_label(n, label)
+
+
+def task_from_spec(spec: dict, n: int | None = None) -> Task:
+    """The task a spec (``Task.spec``, as stored in a training config) describes, at its own size or at n."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("options", {}), dict):
+        raise ValueError("a task spec is a dict with name, n, distribution and options")
+    return make_task(spec.get("name"), spec.get("n") if n is None else n, spec.get("distribution"),
+                     **spec.get("options", {}))
+
+
+__all__ = ["Batch", "Task", "TASKS", "task_class", "make_task", "task_from_label", "task_from_spec", "IndexTask",
+           "IsTreeTask", "RecallTask", "CgramTask", "CountingTask", "MQARTask"]

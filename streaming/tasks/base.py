@@ -1,50 +1,153 @@
-"""The task interface every reader relies on."""
+"""What a task is: a frozen, validated dataclass that owns its streams, its tokenization and its reduction.
+
+A task is its size ``n``, its ``distribution`` and its options, every one a typed dataclass field made with
+``option(...)`` (a default, the short name written in result rows, a help line, the distributions that read it).
+Everything else is derived from those fields: the label in result rows (``label``), the spec in a training config
+(``spec``), the command-line options (``cli.options``), the witness options. A task also owns its reduction from
+Index: ``index_size`` (m(n)), ``size_for(m)`` (its inverse), ``reduce(x, k)`` (the hard stream of explicit Index
+instances), and ``translate`` (a numba function that reads a hard stream back as Index tokens: what the adapters
+of the Index coders need). A new task is one module with one such class and one line in ``tasks/__init__.py``.
+
+A stream may ask several questions: ``query_positions`` are the positions after which an answer is read (the
+engine calls an algorithm's ``output`` there; a model is scored there). Single-question tasks ask at the last
+token, and their answers are one number per stream; a task with Q questions has answers of shape (trials, Q).
+"""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 
 from ..tokens import NUM0
+from .index_stream import index_streams
 
 #: the most tokens one chunk of a batch holds (64 MiB of int32), so large n never materialises whole
 CHUNK_TOKENS = 1 << 24
 
 
+def option(default, *, short: str, help: str, kind=int, used_by: tuple | None = None):
+    """A task option: a dataclass field with its default, the short name its label uses ('' writes the value
+    alone), the command-line help line, its type, and the distributions that read it (None: all of them)."""
+    return dataclasses.field(default=default, metadata={"short": short, "help": help, "kind": kind,
+                                                        "used_by": used_by})
+
+
 @dataclass(frozen=True)
 class Batch:
-    """Streams for trials start .. start+len-1: tokens (int32, trials x length), answers (int64), the cut."""
+    """Streams for trials start .. start+len-1: tokens (int32, trials x length), answers (int64: one per stream,
+    or trials x Q for a task with Q questions), the cut (Bob's first position) and the query positions."""
 
     start: int
     tokens: np.ndarray
     answers: np.ndarray
     cut: int
+    queries: tuple = ()
+
+    def __post_init__(self):
+        if not self.queries:
+            object.__setattr__(self, "queries", (self.tokens.shape[1] - 1,))
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
 
+@dataclass(frozen=True)
 class Task:
-    """A task of a given size and distribution. Subclasses set name, distributions and the methods below."""
+    """A task of a given size and distribution. Subclasses add their options (``option``) and define the
+    stream layout (length, cut, vocab), ``batch`` for the non-hard distributions, ``bounds`` and the reduction."""
 
-    name = "task"
-    distributions: tuple = ()
+    n: int
+    distribution: str | None = None
+
+    name: ClassVar[str] = "task"
+    distributions: ClassVar[tuple] = ()
     #: the size's name in messages ("n" tokens, or "N" nodes)
-    size_name = "n"
+    size_name: ClassVar[str] = "n"
+    #: the adapters of the Index coders this task gets through its reduction: registered name -> Index coder
+    adapters: ClassVar[dict] = {"prefix": "prefix", "blockcode": "blockcode", "trellis": "trellis"}
+    #: state bits an adapter keeps for the task's own bookkeeping beside the Index coder (IsTree: one parity bit)
+    adapter_reserve: ClassVar[int] = 0
+    #: the stream is blocks of c - 1 key tokens and a value, then queries of c - 1 tokens (``kv_block`` = c tokens
+    #: a block, ``kv_blocks`` blocks): the table algorithm reads such streams
+    key_value: ClassVar[bool] = False
 
-    def __init__(self, n: int, distribution: str):
-        if isinstance(n, bool) or int(n) != n or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+    def __post_init__(self):
+        n = self.n
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{self.size_name} must be a positive integer, got {n!r}")
+        self._set("n", int(n))
+        distribution = self.distribution if self.distribution is not None else self.distributions[0]
         if distribution not in self.distributions:
-            raise ValueError(
-                f"unknown distribution {distribution!r} for task {self.name}; "
-                f"known: {', '.join(self.distributions)}"
-            )
-        self.n = int(n)
-        self.distribution = distribution
+            raise ValueError(f"unknown distribution {distribution!r} for task {self.name}; "
+                             f"known: {', '.join(self.distributions)}")
+        self._set("distribution", distribution)
+        for f in self.option_fields():
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            kind = f.metadata["kind"]
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+                    not np.isfinite(value) or (kind is int and int(value) != value):
+                raise ValueError(f"{f.name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+            self._set(f.name, kind(value))
+        self.validate()
 
-    # --- what each task defines -------------------------------------------------------------------------
+    def _set(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+
+    def validate(self) -> None:
+        """Check the options together (and fill the defaults that depend on n); raise ValueError naming them."""
+
+    # --- derived from the fields ----------------------------------------------------------------------------
+    @classmethod
+    def option_fields(cls) -> list:
+        return [f for f in dataclasses.fields(cls) if f.name not in ("n", "distribution")]
+
+    def options(self) -> dict:
+        """Every option's value (defaults filled in)."""
+        return {f.name: getattr(self, f.name) for f in self.option_fields()}
+
+    def _labelled(self) -> list:
+        return [f for f in self.option_fields()
+                if f.metadata["used_by"] is None or self.distribution in f.metadata["used_by"]]
+
+    def label(self) -> str:
+        """The distribution as written in result rows, with the options it reads: 'natural:K=8,V=4'."""
+        parts = []
+        for f in self._labelled():
+            value = getattr(self, f.name)
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            parts.append(f"{f.metadata['short']}={text}" if f.metadata["short"] else text)
+        return self.distribution + (":" + ",".join(parts) if parts else "")
+
+    @classmethod
+    def from_label(cls, n: int, label: str) -> "Task":
+        """The task a result row's n and distribution label describe (the inverse of ``label``)."""
+        distribution, _, parameters = label.partition(":")
+        by_short = {f.metadata["short"]: f for f in cls.option_fields()}
+        options = {}
+        for part in filter(None, parameters.split(",")):
+            short, eq, text = part.rpartition("=")
+            f = by_short.get(short if eq else "")
+            if f is None:
+                raise ValueError(f"bad distribution label {label!r} for task {cls.name}")
+            try:
+                options[f.name] = f.metadata["kind"](text)
+            except ValueError:
+                raise ValueError(f"bad distribution label {label!r}") from None
+        return cls(n, distribution, **options)
+
+    def spec(self) -> dict:
+        """The task in a training config: name, n, distribution and every option (JSON data)."""
+        return {"name": self.name, "n": self.n, "distribution": self.distribution, "options": self.options()}
+
+    def with_size(self, n: int) -> "Task":
+        """The same task (distribution and options) at another size."""
+        return dataclasses.replace(self, n=n)
+
+    # --- what each task defines -----------------------------------------------------------------------------
     @property
     def length(self) -> int:
         """Tokens in one stream."""
@@ -56,24 +159,63 @@ class Task:
         raise NotImplementedError
 
     @property
-    def index_size(self) -> int:
-        """m(n): the Index size the task's hard stream embeds (the bound's m)."""
-        raise NotImplementedError
-
-    @property
     def vocab(self) -> int:
         """Every number in a stream lies in 0..vocab-1 (token ids below NUM0 + vocab)."""
         raise NotImplementedError
 
-    def label(self) -> str:
-        """The distribution as written in result rows (with its parameters)."""
-        return self.distribution
+    @property
+    def index_size(self) -> int:
+        """m(n): the Index size the task's hard stream embeds (the bound's m)."""
+        raise NotImplementedError
 
-    def batch(self, seed: int, start: int, count: int) -> Batch:
+    @classmethod
+    def size_for(cls, m: int, **options) -> int:
+        """The task size whose hard stream embeds exactly m Index bits (the inverse of index_size)."""
+        raise NotImplementedError
+
+    def reduce(self, x, k):
+        """The hard stream of explicit Index instances: x (trials x m bits), k (trials,) in 1..m ->
+        (tokens, answers, cut), every token of Bob's after every token of Alice's."""
+        raise NotImplementedError
+
+    #: numba function (state, token, t, params) -> (Index position, Index token) or (-1, 0): the hard stream read
+    #: back as Index (params[2] = m, params[3] = ``adapter_aux``); None when the task has no adapters
+    translate: ClassVar = None
+
+    @property
+    def kv_block(self) -> int:
+        return 2
+
+    @property
+    def kv_blocks(self) -> int:
+        return 0
+
+    @property
+    def adapter_aux(self) -> int:
+        """One task constant the translate function reads (c for c-gram)."""
+        return 0
+
+    @staticmethod
+    def answer_value(bit: int, m: int) -> int:
+        """The task's answer on its hard stream when the embedded Index answer is `bit` (a fixed map)."""
+        return bit
+
+    def generate(self, seed: int, start: int, count: int) -> Batch:
+        """The non-hard distributions (each task its own)."""
         raise NotImplementedError
 
     def bounds(self, budgets) -> dict:
         raise NotImplementedError
+
+    @property
+    def queries(self) -> int:
+        """Questions per stream."""
+        return len(self.query_positions)
+
+    @property
+    def query_positions(self) -> tuple:
+        """Positions after which an answer is read."""
+        return (self.length - 1,)
 
     @property
     def chance(self) -> float:
@@ -84,33 +226,42 @@ class Task:
         """Vertical reference lines for plots: (bits, label)."""
         return []
 
-    def hard_batch(self, seed: int, start: int, count: int, reduction) -> Batch:
-        """The reduction applied to uniform Index of size m(n), drawn with the same seed."""
-        from .index import IndexTask
+    def answer_tokens(self, answers: np.ndarray) -> np.ndarray:
+        """The token a model must predict for each answer (the number's token; IsTree: YES / NO)."""
+        return NUM0 + np.asarray(answers)
 
-        inner = IndexTask(self.index_size).batch(seed, start, count)
-        x = inner.tokens[:, 1 : self.index_size + 1] - NUM0
-        k = inner.tokens[:, self.index_size + 1] - NUM0
-        tokens, answers, cut = reduction(x, k)
-        return Batch(start=start, tokens=tokens, answers=np.asarray(answers, dtype=np.int64), cut=cut)
+    # --- shared ---------------------------------------------------------------------------------------------
+    @property
+    def hard(self) -> bool:
+        """Whether the distribution is the reduction's image of uniform Index (the first one listed)."""
+        return self.distribution == self.distributions[0]
+
+    def batch(self, seed: int, start: int, count: int) -> Batch:
+        """Streams of trials start..start+count-1: the hard distribution is the reduction applied to uniform
+        Index of size m(n) drawn with the same seed; the others are the task's own."""
+        if not self.hard:
+            return self.generate(seed, start, count)
+        x, k = index_streams(check_seed(seed), start, count, self.index_size)
+        tokens, answers, cut = self.reduce(x, k)
+        return Batch(start=start, tokens=tokens, answers=np.asarray(answers, dtype=np.int64), cut=cut,
+                     queries=self.query_positions)
 
     def generated_batch(self, seed: int, start: int, count: int, draw_one) -> Batch:
         """Natural distributions: trial i drawn by draw_one(np.random.Generator seeded with (seed, i))."""
         seed = check_seed(seed)
         tokens = np.empty((count, self.length), dtype=np.int32)
-        answers = np.empty(count, dtype=np.int64)
+        answers = np.empty((count,) if self.queries == 1 else (count, self.queries), dtype=np.int64)
         for i in range(count):
             rng = np.random.default_rng([seed, start + i, 0x5EED])
             tokens[i], answers[i] = draw_one(rng)
-        return Batch(start=start, tokens=tokens, answers=answers, cut=self.cut)
+        return Batch(start=start, tokens=tokens, answers=answers, cut=self.cut, queries=self.query_positions)
 
-    # --- shared -------------------------------------------------------------------------------------------
     def chunk_trials(self, max_tokens: int = CHUNK_TOKENS) -> int:
         return max(1, max_tokens // self.length)
 
     def chunks(self, seed: int, trials: int, max_tokens: int = CHUNK_TOKENS) -> Iterator[Batch]:
         """The batch for trials 0..trials-1 in chunks; identical bytes however it is chunked."""
-        if int(trials) != trials or trials < 1:
+        if isinstance(trials, bool) or int(trials) != trials or trials < 1:
             raise ValueError(f"trials must be a positive integer, got {trials!r}")
         step = self.chunk_trials(max_tokens)
         for start in range(0, int(trials), step):
@@ -123,17 +274,30 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def empty_tokens(count: int, length: int) -> np.ndarray:
-    return np.empty((count, length), dtype=np.int32)
+def check_instances(x, k):
+    """Validated Index instances: x (trials x m bits) and k (trials,) in 1..m, as int64 arrays."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.int64))
+    k = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    trials, m = x.shape
+    if k.shape != (trials,) or np.any((k < 1) | (k > m)):
+        raise ValueError("k must hold one query in 1..m per instance")
+    if np.any((x != 0) & (x != 1)):
+        raise ValueError("x must be bits")
+    return x, k, trials, m
 
 
-def value_bounds(distribution: str, m: int, budgets, values: int) -> dict:
-    """Recall and c-gram: Index's bounds at m on the hard stream; Fano's alphabet version for V-ary values."""
+def value_bounds(task, m: int, budgets, values: int) -> dict:
+    """Recall, c-gram, MQAR: Index's bounds at m on the hard stream; Fano's alphabet version for V-ary values."""
     from commcomplexity.bounds import fano_alphabet_success, index_bounds
 
     b = np.atleast_1d(np.asarray(budgets, dtype=float))
-    if distribution == "hard":
+    if task.hard:
         return index_bounds(m, b)
     fano = np.asarray(fano_alphabet_success(m, b, values), dtype=float)
     nan = np.full(b.shape, np.nan)
     return {"bound": fano, "fano": fano, "sphere": nan, "achievable": nan}
+
+
+def no_bounds(budgets) -> dict:
+    nan = np.full(np.atleast_1d(np.asarray(budgets, dtype=float)).shape, np.nan)
+    return {"bound": nan, "fano": nan, "sphere": nan.copy(), "achievable": nan.copy()}

@@ -1,37 +1,64 @@
 """c-gram retrieval: blocks of a (c-1)-gram key and a value, then a query (c-1)-gram; the answer is the value.
 
-- ``hard``: the Index reduction: block i is i repeated c-1 times then x_i + m + 1 (m = n // c); query k repeated;
+- ``hard``: the Index reduction: block i is i repeated c-1 times then v_i = x_i + m + 1 (m = n // c); the query
+  is k repeated c-1 times; the answer v_k;
 - ``natural``: m distinct random (c-1)-grams over 1..K, values K+1..K+V, query a stored (c-1)-gram.
 """
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from typing import ClassVar
 
-from commcomplexity import reductions as red
+import numpy as np
+from numba import njit
 
 from ..tokens import BOS, NUM0
-from .base import Batch, Task, value_bounds
+from .base import Task, check_instances, option, value_bounds
 
 
+@njit(cache=True)
+def translate_grams(state, token, t, params):
+    m, c = params[2], params[3]
+    if 1 <= t <= c * m and t % c == 0:
+        return t // c, NUM0 + (token - NUM0 - m - 1)
+    if t == c * m + 1:
+        return m + 1, token
+    return -1, 0
+
+
+@dataclass(frozen=True)
 class CgramTask(Task):
-    name = "cgram"
-    distributions = ("hard", "natural")
-    default_distribution = "hard"
+    c: int = option(3, short="c", help="the gram length c (default 3)")
+    keys: int = option(8, short="K", used_by=("natural",), help="key alphabet size K (default 8)")
+    values: int = option(4, short="V", used_by=("natural",), help="value alphabet size V (default 4)")
 
-    def __init__(self, n: int, distribution: str = "hard", c: int = 3, keys: int = 8, values: int = 4):
-        super().__init__(n, distribution)
-        if int(c) != c or c < 2:
-            raise ValueError(f"c must be an integer >= 2, got {c!r}")
-        self.c = int(c)
+    name: ClassVar[str] = "cgram"
+    distributions: ClassVar[tuple] = ("hard", "natural")
+    key_value: ClassVar[bool] = True
+    translate: ClassVar = staticmethod(translate_grams)
+
+    def validate(self) -> None:
+        if self.c < 2:
+            raise ValueError(f"c must be an integer >= 2, got {self.c!r}")
         if self.n < self.c:
             raise ValueError(f"c-gram retrieval needs n >= c tokens, got n = {self.n}, c = {self.c}")
-        self.blocks = self.n // self.c
-        self.keys, self.values = int(keys), int(values)
-        if distribution == "natural":
+        if self.distribution == "natural":
             if self.keys ** (self.c - 1) < self.blocks:
                 raise ValueError(f"{self.keys}^{self.c - 1} distinct keys cannot fill {self.blocks} blocks")
             if self.values < 2:
                 raise ValueError(f"the value alphabet needs at least 2 values, got {self.values}")
+
+    @property
+    def kv_block(self) -> int:
+        return self.c
+
+    @property
+    def blocks(self) -> int:
+        return self.n // self.c
+
+    @property
+    def kv_blocks(self) -> int:
+        return self.blocks
 
     @property
     def length(self) -> int:
@@ -43,20 +70,37 @@ class CgramTask(Task):
 
     @property
     def vocab(self) -> int:
-        return (2 * self.blocks + 3) if self.distribution == "hard" else self.keys + self.values + 1
+        return (2 * self.blocks + 3) if self.hard else self.keys + self.values + 1
 
     @property
     def index_size(self) -> int:
         return self.blocks
 
-    def label(self) -> str:
-        base = f"hard:c={self.c}" if self.distribution == "hard" else \
-            f"natural:c={self.c},K={self.keys},V={self.values}"
-        return base
+    @classmethod
+    def size_for(cls, m: int, c: int = 3, **options) -> int:
+        return c * m
 
-    def batch(self, seed: int, start: int, count: int) -> Batch:
-        if self.distribution == "hard":
-            return self.hard_batch(seed, start, count, lambda x, k: red.index_to_cgram(x, k, self.c))
+    @property
+    def adapter_aux(self) -> int:
+        return self.c
+
+    def reduce(self, x, k):
+        x, k, trials, m = check_instances(x, k)
+        c = self.c
+        tokens = np.empty((trials, 1 + c * m + (c - 1)), dtype=np.int32)
+        tokens[:, 0] = BOS
+        body = np.empty((trials, m, c), dtype=np.int32)
+        body[:, :, : c - 1] = (NUM0 + np.arange(1, m + 1))[None, :, None]
+        body[:, :, c - 1] = NUM0 + x + m + 1
+        tokens[:, 1 : 1 + c * m] = body.reshape(trials, c * m)
+        tokens[:, 1 + c * m :] = (NUM0 + k)[:, None]
+        return tokens, x[np.arange(trials), k - 1] + m + 1, 1 + c * m
+
+    @staticmethod
+    def answer_value(bit, m):
+        return bit + m + 1
+
+    def generate(self, seed, start, count):
         return self.generated_batch(seed, start, count, self._draw)
 
     def _draw(self, rng):
@@ -80,7 +124,7 @@ class CgramTask(Task):
 
     @property
     def chance(self) -> float:
-        return 0.5 if self.distribution == "hard" else 1.0 / self.values
+        return 0.5 if self.hard else 1.0 / self.values
 
     def bounds(self, budgets) -> dict:
-        return value_bounds(self.distribution, self.blocks, budgets, self.values)
+        return value_bounds(self, self.blocks, budgets, self.values)

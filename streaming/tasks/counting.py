@@ -1,35 +1,55 @@
 """Counting: n tokens, a query q and a threshold t; the answer is 1 iff q occurs more than t times.
 
 Stream: `<s> a_1 .. a_n q t`.
-- ``hard``: the Index reduction: a_j = j if x_j = 1 else 0, q = k, t = 0 (PAPER.md's fix: t = 0, not 1);
+- ``hard``: the Index reduction: a_j = j if x_j = 1 else 0 (a stream of fixed length with the same counts as
+  PAPER.md's list of all j with x_j = 1), q = k, t = 0 (PAPER.md's fix: t = 0, not 1); answer x_k;
 - ``natural``: a_j uniform over 1..A (default A = n/4), q uniform over 1..A, threshold t (default n/A - 1, so
   that about half the queries are above it).
 """
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from typing import ClassVar
 
-from commcomplexity import reductions as red
+import numpy as np
+from numba import njit
+
 from commcomplexity.bounds import index_bounds
 
 from ..tokens import BOS, NUM0
-from .base import Batch, Task
+from .base import Task, check_instances, no_bounds, option
 
 
+@njit(cache=True)
+def translate_positions(state, token, t, params):
+    """Position j holds j or 0: the Index bit is whether it is non-zero; the query follows."""
+    m = params[2]
+    if 1 <= t <= m:
+        return t, NUM0 + (1 if token != NUM0 else 0)
+    if t == m + 1:
+        return m + 1, token
+    return -1, 0
+
+
+@dataclass(frozen=True)
 class CountingTask(Task):
-    name = "counting"
-    distributions = ("hard", "natural")
-    default_distribution = "hard"
+    alphabet: int | None = option(None, short="A", used_by=("natural",), help="alphabet size A (default n/4)")
+    threshold: int | None = option(None, short="t", used_by=("natural",),
+                                   help="threshold t (default n/A - 1; the hard stream's is 0)")
 
-    def __init__(self, n: int, distribution: str = "hard", alphabet: int | None = None,
-                 threshold: int | None = None):
-        super().__init__(n, distribution)
-        self.alphabet = int(alphabet) if alphabet is not None else max(2, self.n // 4)
+    name: ClassVar[str] = "counting"
+    distributions: ClassVar[tuple] = ("hard", "natural")
+    translate: ClassVar = staticmethod(translate_positions)
+
+    def validate(self) -> None:
+        if self.alphabet is None:
+            self._set("alphabet", max(2, self.n // 4))
         if self.alphabet < 1:
-            raise ValueError(f"the alphabet needs at least one symbol, got {alphabet}")
-        self.threshold = int(threshold) if threshold is not None else max(0, self.n // self.alphabet - 1)
+            raise ValueError(f"the alphabet needs at least one symbol, got {self.alphabet}")
+        if self.threshold is None:
+            self._set("threshold", max(0, self.n // self.alphabet - 1))
         if self.threshold < 0:
-            raise ValueError(f"the threshold t must be >= 0, got {threshold}")
+            raise ValueError(f"the threshold t must be >= 0, got {self.threshold}")
 
     @property
     def length(self) -> int:
@@ -41,18 +61,26 @@ class CountingTask(Task):
 
     @property
     def vocab(self) -> int:
-        return self.n + 1 if self.distribution == "hard" else max(self.alphabet, self.threshold) + 1
+        return self.n + 1 if self.hard else max(self.alphabet, self.threshold) + 1
 
     @property
     def index_size(self) -> int:
         return self.n
 
-    def label(self) -> str:
-        return "hard" if self.distribution == "hard" else f"natural:A={self.alphabet},t={self.threshold}"
+    @classmethod
+    def size_for(cls, m: int, **options) -> int:
+        return m
 
-    def batch(self, seed: int, start: int, count: int) -> Batch:
-        if self.distribution == "hard":
-            return self.hard_batch(seed, start, count, red.index_to_counting)
+    def reduce(self, x, k):
+        x, k, trials, m = check_instances(x, k)
+        tokens = np.empty((trials, m + 3), dtype=np.int32)
+        tokens[:, 0] = BOS
+        tokens[:, 1 : m + 1] = NUM0 + x * np.arange(1, m + 1)
+        tokens[:, m + 1] = NUM0 + k
+        tokens[:, m + 2] = NUM0 + 0
+        return tokens, x[np.arange(trials), k - 1].copy(), m + 1
+
+    def generate(self, seed, start, count):
         return self.generated_batch(seed, start, count, self._draw)
 
     def _draw(self, rng):
@@ -66,8 +94,5 @@ class CountingTask(Task):
         return tokens, int(np.count_nonzero(a == q) > self.threshold)
 
     def bounds(self, budgets) -> dict:
-        b = np.atleast_1d(np.asarray(budgets, dtype=float))
-        if self.distribution == "hard":
-            return index_bounds(self.n, b)
-        nan = np.full(b.shape, np.nan)
-        return {"bound": nan, "fano": nan, "sphere": nan, "achievable": nan}
+        return index_bounds(self.n, np.atleast_1d(np.asarray(budgets, dtype=float))) if self.hard \
+            else no_bounds(budgets)

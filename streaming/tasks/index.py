@@ -2,47 +2,26 @@
 
 Stream: ``<s> x_1 ... x_n k`` (length n + 2); Alice holds positions 0..n, Bob the query at position n + 1.
 Distributions: ``uniform`` (the hard one: x uniform, k uniform) and ``biased`` (x_i i.i.d. Bernoulli(bias)).
+Index is its own reduction (m = n), so the Index coders need no adapter here.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
-from numba import njit, prange
 
 from commcomplexity.bounds import index_bounds
 from commcomplexity.info import binary_entropy
 
-from ..rng import draw, uniform_below, unit
 from ..tokens import BOS, NUM0
-from .base import Batch, Task, check_seed, empty_tokens
-
-SALT_X, SALT_K = 1, 2
-
-
-@njit(cache=True, parallel=True)
-def _fill(tokens, answers, seed, start, n, bias):
-    for i in prange(tokens.shape[0]):
-        trial = start + i
-        tokens[i, 0] = BOS
-        for j in range(n):
-            if bias < 0:
-                bit = np.int32(draw(seed, trial, j, SALT_X) & np.uint64(1))
-            else:
-                bit = np.int32(unit(seed, trial, j, SALT_X) < bias)
-            tokens[i, 1 + j] = NUM0 + bit
-        k = uniform_below(seed, trial, 0, SALT_K, n) + 1
-        tokens[i, n + 1] = NUM0 + k
-        answers[i] = tokens[i, k] - NUM0
+from .base import Batch, Task, check_instances, check_seed, option
+from .index_stream import index_tokens
 
 
 def encode(x, k) -> np.ndarray:
     """Streams for explicit instances: x (trials x n bits) and k (trials,) in 1..n."""
-    x = np.atleast_2d(np.asarray(x))
-    k = np.atleast_1d(np.asarray(k))
-    trials, n = x.shape
-    if k.shape != (trials,) or np.any((k < 1) | (k > n)):
-        raise ValueError("k must hold one query in 1..n per instance")
-    if np.any((x != 0) & (x != 1)):
-        raise ValueError("x must be bits")
+    x, k, trials, n = check_instances(x, k)
     tokens = np.empty((trials, n + 2), dtype=np.int32)
     tokens[:, 0] = BOS
     tokens[:, 1 : n + 1] = NUM0 + x
@@ -57,16 +36,18 @@ def solve(tokens: np.ndarray) -> np.ndarray:
     return (tokens[np.arange(tokens.shape[0]), k] - NUM0).astype(np.int64)
 
 
+@dataclass(frozen=True)
 class IndexTask(Task):
-    name = "index"
-    distributions = ("uniform", "biased")
-    default_distribution = "uniform"
+    bias: float = option(0.25, short="", kind=float, used_by=("biased",),
+                         help="P(x_i = 1) (default 0.25)")
 
-    def __init__(self, n: int, distribution: str = "uniform", bias: float = 0.25):
-        super().__init__(n, distribution)
-        if not 0.0 < bias < 1.0:
-            raise ValueError(f"bias must lie strictly between 0 and 1, got {bias!r}")
-        self.bias = float(bias)
+    name: ClassVar[str] = "index"
+    distributions: ClassVar[tuple] = ("uniform", "biased")
+    adapters: ClassVar[dict] = {}
+
+    def validate(self) -> None:
+        if not 0.0 < self.bias < 1.0:
+            raise ValueError(f"bias must lie strictly between 0 and 1, got {self.bias!r}")
 
     @property
     def length(self) -> int:
@@ -84,15 +65,17 @@ class IndexTask(Task):
     def index_size(self) -> int:
         return self.n
 
-    def label(self) -> str:
-        return "uniform" if self.distribution == "uniform" else f"biased:{self.bias:g}"
+    @classmethod
+    def size_for(cls, m: int, **options) -> int:
+        return m
+
+    def reduce(self, x, k):
+        tokens = encode(x, k)
+        return tokens, solve(tokens), self.n + 1
 
     def batch(self, seed: int, start: int, count: int) -> Batch:
-        seed = check_seed(seed)
-        tokens = empty_tokens(count, self.length)
-        answers = np.empty(count, dtype=np.int64)
         bias = -1.0 if self.distribution == "uniform" else self.bias
-        _fill(tokens, answers, np.uint64(seed), np.int64(start), self.n, bias)
+        tokens, answers = index_tokens(check_seed(seed), start, count, self.n, bias)
         return Batch(start=start, tokens=tokens, answers=answers, cut=self.cut)
 
     def bounds(self, budgets) -> dict:

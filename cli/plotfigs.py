@@ -1,67 +1,76 @@
-"""figures/probe.png: trained readers' success against their state bits as the precision drops, beside the budgeted
-algorithms and the exact bound on the same Index streams, and the linear capacity C of their states.
-
-The pipeline trains the runs it lacks (resuming unfinished ones), probes every run at every precision, sweeps the
-algorithms at the same n and seed, and draws the figure. Everything is kept: runs in `runs/`, rows in `results/`.
-"""
+"""figures/exact.png (the true limit at small sizes) and figures/probe.png (trained readers' state against the
+algorithms and the bound), drawn from the CSVs their pipelines write."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-PRECISIONS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
-ALGORITHMS = "prefix,blockcode,trellis"
-CAPACITY_COLUMNS = ("task", "n", "m", "reader", "family", "precision", "state_bits", "success", "capacity_bits",
-                    "trials", "seed", "version")
+from streaming.exact import EXACT_COLUMNS
+from streaming.results import CAPACITY_COLUMNS, read_rows, read_table
+from streaming.tasks import make_task
+
+from .plotting import check_output_path, pyplot
+
+PALETTE = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")  # red is the optimum's
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-@dataclass(frozen=True)
-class ProbeRun:
-    family: str
-    size: str
-    n: int
-    steps: int
-    lr: float
+def plot_exact(csv_path, out) -> Path:
+    plt = pyplot()
+    out = check_output_path(out)
+    rows = read_table(csv_path, EXACT_COLUMNS, "exact-analysis")
+    ms = sorted({int(r["m"]) for r in rows})
+    fig, axes = plt.subplots(1, len(ms), figsize=(3.6 * len(ms), 4.2), squeeze=False, sharey=True)
+    readers = [r for r in dict.fromkeys(r["reader"] for r in rows) if r not in ("optimum", "optimum-upper",
+                                                                                 "sphere", "fano")]
+    for ax, m in zip(axes[0], ms):
+        mine = [r for r in rows if int(r["m"]) == m]
 
-    @property
-    def name(self) -> str:
-        return f"probe-{self.family}-n{self.n}"
+        def series(name):
+            pts = sorted((int(r["bits"]), float(r["success"]), r["status"]) for r in mine if r["reader"] == name)
+            return pts
 
-
-#: the runs behind figures/probe.png (CPU: about half an hour of training on 2 cores, done once; see the README)
-PROBE_RUNS = (
-    ProbeRun("lstm", "small", 32, 20000, 3e-3),
-    ProbeRun("lstm", "small", 64, 30000, 3e-3),
-    ProbeRun("mamba2", "tiny", 32, 6000, 2e-3),
-    ProbeRun("mamba2", "tiny", 64, 8000, 2e-3),
-    ProbeRun("llama", "tiny", 32, 4000, 1e-3),
-    ProbeRun("llama", "tiny", 64, 4000, 1e-3),
-)
-
-
-def run_complete(path: Path, steps: int) -> bool:
-    import json
-
-    try:
-        return json.loads((path / "config.json").read_text()).get("steps_done", 0) >= steps
-    except (OSError, ValueError):
-        return False
-
-
-def probe_rows(model, meta: dict, run_dir, task, precisions, trials: int, seed: int):
-    """(ordinary result row, capacity row) of a loaded run at each precision, yielded as each is measured."""
-    from streaming import __version__
-    from streaming.neural.train import probe_model, reader_name
-    from streaming.sweep import make_row
-
-    for p, ok, bits, c in probe_model(model, task, precisions, trials, seed):
-        reader = reader_name(meta, run_dir, p)
-        yield (make_row(task, reader, bits, bits, ok, trials, seed, 0.0, cells=len(precisions)),
-               dict(task=task.name, n=task.n, m=task.index_size, reader=reader, family=meta["model"]["family"],
-                    precision=p, state_bits=bits, success=f"{ok / trials:.6f}", capacity_bits=f"{c:.4f}",
-                    trials=trials, seed=seed, version=__version__))
+        sphere = series("sphere")
+        ax.fill_between([p[0] for p in sphere], [p[1] for p in sphere], 1.02, color="#d62728", alpha=0.08, lw=0,
+                        label="impossible")
+        ax.plot([p[0] for p in sphere], [p[1] for p in sphere], color="black", lw=1.5, label="sphere bound")
+        fano = series("fano")
+        ax.plot([p[0] for p in fano], [p[1] for p in fano], color="black", ls="--", lw=1, label="Fano bound")
+        for i, name in enumerate(readers):
+            pts = series(name)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=PALETTE[i % len(PALETTE)],
+                    marker=MARKERS[i % len(MARKERS)], ms=4, mfc="none", lw=0.9, alpha=0.9, label=name)
+        opt = series("optimum")
+        proven = [p for p in opt if p[2] in ("optimal", "trivial")]
+        other = [p for p in opt if p[2] not in ("optimal", "trivial")]
+        ax.plot([p[0] for p in opt], [p[1] for p in opt], color="#d62728", lw=1.2, zorder=4)
+        ax.scatter([p[0] for p in proven], [p[1] for p in proven], color="#d62728", s=28, zorder=5,
+                   label="optimal protocol (proven)")
+        if other:
+            ax.scatter([p[0] for p in other], [p[1] for p in other], facecolor="white", edgecolor="#d62728",
+                       s=28, zorder=5, label="best found (time limit)")
+        upper = series("optimum-upper")
+        if upper:
+            ax.scatter([p[0] for p in upper], [p[1] for p in upper], marker="v", color="#d62728", s=22, zorder=5,
+                       label="optimum's proven upper bound")
+        ax.axhline(0.5, color="0.4", ls=":", lw=0.9)
+        ax.set_title(f"m = {m}")
+        ax.set_xlabel("message bits b")
+        ax.set_xticks(range(0, m + 1))
+        ax.set_ylim(0.45, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("exact success (every x, every k)")
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8, frameon=False)
+    fig.suptitle("Index at small m, exact over every input: the optimal one-way protocol (k-median integer "
+                 "program) against the bounds and the registered streaming algorithms (coinciding lines overlap)",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
 
 
 def _model_label(reader: str) -> tuple[str, str]:
@@ -71,16 +80,7 @@ def _model_label(reader: str) -> tuple[str, str]:
 
 
 def plot_probe(results_csv, capacity_csv, out) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from streaming.results import read_rows, read_table
-    from streaming.tasks import make_task
-
-    from .plotting import check_output_path
-
+    plt = pyplot()
     out = check_output_path(out)
     rows = read_rows(results_csv)
     capacity = read_table(capacity_csv, CAPACITY_COLUMNS, "capacity")

@@ -21,6 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .algorithms import get_algorithm
+from .engine import coins_for, cut_states, run_tokens
+from .tasks import make_task
+from .tokens import render
+
 FORMAT = "streambound-witness"
 FORMAT_VERSION = 1
 CERTIFIED_MAX_BITS = 26
@@ -42,10 +47,8 @@ class SearchResult:
 
 def _alice_tokens(task, x: np.ndarray) -> np.ndarray:
     """Alice's part of the task's hard stream for each row of x (it does not depend on the query)."""
-    from .reductions import hard_stream
-
     x = np.atleast_2d(x)
-    tokens, _, cut = hard_stream(task, x, np.ones(x.shape[0], dtype=np.int64))
+    tokens, _, cut = task.reduce(x, np.ones(x.shape[0], dtype=np.int64))
     return np.ascontiguousarray(tokens[:, :cut])
 
 
@@ -72,25 +75,28 @@ def _first_collision(keys: np.ndarray, states: np.ndarray):
     return None
 
 
+def _both_streams(algorithm, task, budget, coins, params, x, xp, k):
+    """(states at the cut, full streams, answers, outputs) of the two Alice parts with Bob's query k (with several
+    queries, every one asks k; the first answer is the one compared)."""
+    states = cut_states(algorithm, task, _alice_tokens(task, np.stack([x, xp])), budget, coins, params=params)
+    streams, answers, _ = task.reduce(np.stack([x, xp]), np.array([k, k]))
+    outputs, _ = run_tokens(algorithm, task, streams, budget, coins, params=params)
+    first = (slice(None), 0) if task.queries > 1 else slice(None)
+    return states, streams, answers[first], outputs[first]
+
+
 def _make_witness(algorithm, task, budget, seed, coins, params, x, xp, method, tries, seconds) -> dict:
-    from streaming.engine import cut_states, run_tokens
-    from streaming.tokens import render
-
-    from .reductions import hard_stream
-
     n = task.n
     diff = np.flatnonzero(x != xp)
     k = int(diff[0]) + 1
-    states = cut_states(algorithm, _alice_tokens(task, np.stack([x, xp])), budget, coins, n, params=params)
-    streams, answers, _ = hard_stream(task, np.stack([x, xp]), np.array([k, k]))
-    outputs, _ = run_tokens(algorithm, streams, n, budget, coins, params=params)
+    states, streams, answers, outputs = _both_streams(algorithm, task, budget, coins, params, x, xp, k)
     if not np.array_equal(states[0], states[1]) or outputs[0] != outputs[1] or answers[0] == answers[1]:
         raise RuntimeError("internal error: a reported collision does not hold")
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "task": algorithm.task,
-        "task_options": {"c": task.c} if task.name == "cgram" else {},
+        "task_options": task.options(),
         "algorithm": algorithm.name,
         "n": int(n),
         "budget": int(budget),
@@ -112,34 +118,30 @@ def _make_witness(algorithm, task, budget, seed, coins, params, x, xp, method, t
 
 def _single_bit(algorithm, task, budget, coins, params, x0):
     """x0 with one Index bit flipped that leaves the state unchanged, or None."""
-    from streaming.engine import cut_states
-
     m = x0.shape[0]
     flips = np.repeat(x0[None], m + 1, axis=0)
     flips[np.arange(1, m + 1), np.arange(m)] ^= 1
-    states = cut_states(algorithm, _alice_tokens(task, flips), budget, coins, task.n, params=params)
+    states = cut_states(algorithm, task, _alice_tokens(task, flips), budget, coins, params=params)
     same = np.flatnonzero((states[1:] == states[0]).all(axis=1))
     return flips[same[0] + 1] if same.size else None
 
 
-def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: float = 10.0,
-                 certified_max_bits: int = CERTIFIED_MAX_BITS, single_bit: bool = True, task=None) -> SearchResult:
+def find_witness(algorithm, task, budget: int, seed: int = 0, time_limit: float = 10.0,
+                 certified_max_bits: int = CERTIFIED_MAX_BITS, single_bit: bool = True) -> SearchResult:
     """Search two Alice parts that the algorithm (public coins fixed by the seed) cannot tell apart.
 
-    `task` is a task object with its hard distribution (Index of size n when None); the search runs over the
-    m embedded Index bits and builds the streams through the task's reduction."""
-    from streaming.engine import coins_for, cut_states
-    from streaming.tasks import make_task
-
-    if n < 1 or budget < 0:
-        raise ValueError(f"need n >= 1 and budget >= 0, got n = {n}, budget = {budget}")
+    `task` is a task with its hard distribution; the search runs over the m embedded Index bits and builds the
+    streams through the task's reduction."""
+    if budget < 0:
+        raise ValueError(f"need budget >= 0, got {budget}")
     if time_limit <= 0:
         raise ValueError(f"time limit must be positive, got {time_limit}")
-    task = task if task is not None else make_task("index", n)
-    n, m = task.n, task.index_size
+    if not task.hard:
+        raise ValueError(f"the witness search runs on the hard distribution of {task.name}, not {task.distribution}")
+    m = task.index_size
     t0 = time.perf_counter()
     coins = coins_for(seed)
-    params = algorithm.make_params(n, budget, coins, task=task)
+    params = algorithm.make_params(task, budget, coins)
     rng = np.random.default_rng(seed)
     x0 = rng.integers(0, 2, size=m).astype(np.int64)
 
@@ -149,7 +151,7 @@ def find_witness(algorithm, n: int, budget: int, seed: int = 0, time_limit: floa
         return SearchResult(w, method, tries, time.perf_counter() - t0, f"witness found by {method} search")
 
     def states_of(xs):
-        return cut_states(algorithm, _alice_tokens(task, xs), budget, coins, n, params=params)
+        return cut_states(algorithm, task, _alice_tokens(task, xs), budget, coins, params=params)
 
     tries = 0
     # 1. single-bit flips
@@ -237,8 +239,6 @@ def load_witness(path) -> dict:
             raise WitnessError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     if data["version"] != FORMAT_VERSION:
         raise WitnessError(f"{path}: witness format version {data['version']} is not supported")
-    from streaming.tasks import make_task
-
     try:
         task = make_task(data["task"], data["n"], **data["task_options"])
     except (ValueError, TypeError) as exc:
@@ -255,11 +255,6 @@ def load_witness(path) -> dict:
 
 def replay(path) -> dict:
     """Re-run both streams from scratch; return a summary, or raise WitnessError when the witness fails."""
-    from streaming.algorithms import get_algorithm
-    from streaming.engine import cut_states, run_tokens
-
-    from .reductions import hard_stream
-
     data = load_witness(path)
     task = data["_task"]
     try:
@@ -272,15 +267,13 @@ def replay(path) -> dict:
     xp = np.array([int(c) for c in data["x_prime"]], dtype=np.int64)
     if x[k - 1] == xp[k - 1]:
         raise WitnessError(f"{path}: x and x' agree at k = {k}, so the pair proves nothing")
-    params = algorithm.make_params(n, budget, coins, task=task)
-    states = cut_states(algorithm, _alice_tokens(task, np.stack([x, xp])), budget, coins, n, params=params)
+    params = algorithm.make_params(task, budget, coins)
+    states, streams, answers, outputs = _both_streams(algorithm, task, budget, coins, params, x, xp, k)
     if not np.array_equal(states[0], states[1]):
         raise WitnessError(f"{path}: the witness does not hold: the two parts leave different states")
     state_hex = "".join(f"{int(w):016x}" for w in states[0][::-1])
     if state_hex != data["state"]:
         raise WitnessError(f"{path}: the recorded state does not match the re-run")
-    streams, answers, _ = hard_stream(task, np.stack([x, xp]), np.array([k, k]))
-    outputs, _ = run_tokens(algorithm, streams, n, budget, coins, params=params)
     if outputs[0] != outputs[1] or int(outputs[0]) != data["answer"]:
         raise WitnessError(f"{path}: the recorded answer does not match the re-run")
     correct = [int(answers[0]), int(answers[1])]

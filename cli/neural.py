@@ -1,0 +1,167 @@
+"""`train`, `eval`, `probe`: neural readers on the tasks' own streams (the `models` extra: torch, safetensors)."""
+from __future__ import annotations
+
+import sys
+
+import click
+import numpy as np
+
+from streaming.results import RowWriter
+from streaming.sweep import make_row
+from streaming.tasks import make_task
+
+from .main import UserError, cli
+from .options import collect_options, task_options
+
+
+def need_torch():
+    try:
+        import safetensors  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise UserError("the neural commands need the models extra: pip install torch==2.13.0 "
+                        "&& pip install -e '.[models]'") from None
+
+
+def precisions(text: str) -> list:
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if part.isdigit() and int(part) >= 1:
+            out.append(int(part))
+        elif part in ("float16", "bfloat16", "float8"):
+            out.append(part)
+        else:
+            raise UserError(f"bad precision {part!r}: bits per coordinate (2, 4, ..., 32) or float16, bfloat16, "
+                            f"float8")
+    if not out:
+        raise UserError("no precision given")
+    return list(dict.fromkeys(out))
+
+
+@cli.command()
+@click.option("--task", default="index", show_default=True)
+@click.option("--n", type=int, required=True)
+@task_options
+@click.option("--model", "family", default="lstm", show_default=True,
+              help="lstm, gru, mamba, mamba2, llama or hybrid (Mamba-2 stack + one LLaMA block)")
+@click.option("--size", default="tiny", show_default=True, help="tiny, small, or the paper's 0.5M, 1M, 2M")
+@click.option("--steps", default=2000, show_default=True, type=int)
+@click.option("--batch", default=64, show_default=True, type=int)
+@click.option("--lr", default=3e-3, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="run directory")
+@click.option("--resume", "resume_run", is_flag=True, help="continue the run in --out")
+@click.option("--frozen-embedding/--trainable-embedding", default=True, show_default=True,
+              help="tie embedding and head to a frozen sinusoidal code of the token id (the paper's setting)")
+@click.option("--curriculum/--no-curriculum", default=True, show_default=True,
+              help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps (or at a "
+                   "deadline: the smaller sizes share the first half of the steps)")
+def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, frozen_embedding,
+          curriculum, **kwargs):
+    """Train a neural reader on fresh streams of a task (loss on the answer after each query); checkpoints as
+    safetensors."""
+    need_torch()
+    from streaming.neural.train import train as do_train
+
+    instance = make_task(task, n, distribution, **collect_options(kwargs))
+    with click.progressbar(length=steps, label=f"training {family} on {task} n = {n}", file=sys.stderr,
+                           hidden=not sys.stderr.isatty(), show_pos=True) as bar:
+        def progress(step, loss, acc):
+            bar.label = f"training {family}: loss {loss:.3f} acc {acc:.2f}"
+            bar.update(1)
+
+        result = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed, device=device,
+                          resume_run=resume_run, progress=progress, curriculum=curriculum,
+                          frozen_embedding=frozen_embedding)
+    hist = result["history"]
+    if hist:
+        tail = hist[-min(50, len(hist)):]
+        click.echo(f"trained {len(hist)} steps into {out}: last-50-step loss {np.mean([h[0] for h in tail]):.4f}, "
+                   f"accuracy {np.mean([h[1] for h in tail]):.3f}")
+
+
+class _NoRows:
+    """Where rows go when no --out was given."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+    def write(self, row) -> None:
+        pass
+
+
+def _row_writer(out):
+    """A RowWriter appending to `out`, or one that keeps nothing when there is no `out`."""
+    return RowWriter(out) if out else _NoRows()
+
+
+def _run_task_options(fn):
+    fn = click.option("--n", type=int, default=None, help="task size (default: the run's own; smaller ones fit)")(fn)
+    return click.option("--task", "task_name", default=None, help="check that the run was trained on this task")(fn)
+
+
+@cli.command("eval")
+@click.argument("runs", nargs=-1, required=True)
+@_run_task_options
+@click.option("--trials", default=5000, show_default=True, type=int, help="streams")
+@click.option("--seed", default=0, show_default=True, type=int, help="the streams a sweep with this seed reads")
+@click.option("--precision", default="32", show_default=True,
+              help="bits per coordinate or a float format; a list (2,4,32) writes a row per precision")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
+def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
+    """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
+    need_torch()
+    from streaming.neural.train import (calibration_ranges, evaluate, load_run, reader_name, rounds_uniformly,
+                                        task_of)
+
+    if trials < 1:
+        raise UserError("--trials must be positive")
+    chosen = precisions(precision)
+    with _row_writer(out) as writer:
+        for run in runs:
+            model, meta = load_run(run, device)
+            task = task_of(meta, task_name, n)
+            ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, chosen)) else None
+            for p in chosen:
+                ok, bits = evaluate(model, task, trials, seed, p, ranges if rounds_uniformly(p) else None)
+                name = reader_name(meta, run, p)
+                scored = trials * task.queries
+                row = make_row(task, name, bits, bits, ok, scored, seed, 0.0, cells=len(chosen), streams=trials)
+                click.echo(f"{name}: {task.name} n = {task.n}: success {ok / scored:.4f} with {bits} state bits "
+                           f"(bound {row['bound'] or 'none'})")
+                writer.write(row)
+
+
+@cli.command()
+@click.argument("run")
+@_run_task_options
+@click.option("--precision", "precision_text", default="2,4,8,16,32", show_default=True)
+@click.option("--trials", default=2000, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
+def probe(run, task_name, n, precision_text, trials, seed, device, out):
+    """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
+    need_torch()
+    from streaming.neural.pipeline import probe_rows
+    from streaming.neural.train import load_run, task_of
+
+    if trials < 10:
+        raise UserError("--trials must be at least 10")
+    chosen = precisions(precision_text)
+    model, meta = load_run(run, device)
+    task = task_of(meta, task_name, n)
+    if not task.hard:
+        raise UserError("the capacity probe reads the Index bits of a hard distribution")
+    click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
+    with _row_writer(out) as writer:
+        for row, cap in probe_rows(model, meta, run, task, chosen, trials, seed):
+            bits, c = cap["state_bits"], float(cap["capacity_bits"])
+            click.echo(f"{str(cap['precision']):>9} {bits:>10} {float(row['success']):8.4f} "
+                       f"{row['bound'] or 'none':>8} {c:9.2f} {c / bits:7.4f}")
+            writer.write(row)

@@ -1,0 +1,165 @@
+"""Benchmarks that print ratios measured in one run (never timed unit tests); `streambound bench` calls them."""
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+from numba import njit
+
+from commcomplexity.bounds import random_code_success, sphere_success
+from commcomplexity.stats import clopper_pearson
+
+from .adversary import find_witness
+from .algorithms import algorithms_for, get_algorithm
+from .algorithms.registry import Algorithm
+from .bits import get_bits, read_answer, set_bits
+from .engine import coins_for, run_cell, run_tokens
+from .rng import mix64
+from .tasks import make_task
+from .tokens import NUM0
+
+
+def _best_pair(fn, reference, repeats: int):
+    """Best-of-`repeats` seconds of fn and of reference, timed alternately so both see the same machine."""
+    best, best_ref = float("inf"), float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        t1 = time.perf_counter()
+        reference()
+        t2 = time.perf_counter()
+        best, best_ref = min(best, t1 - t0), min(best_ref, t2 - t1)
+    return best, best_ref
+
+
+def engine_benchmark(n: int, trials: int, repeats: int, echo=print, algorithms=("prefix", "blockcode")) -> dict:
+    if n < 1 or trials < 1 or repeats < 1:
+        raise ValueError("n, trials and repeats must be positive")
+    task = make_task("index", n)
+    batch = task.batch(0, 0, trials)
+    tokens = batch.tokens
+    count = tokens.size
+    echo(f"index, n = {n}, {trials} trials = {count / 1e6:.1f} M tokens; numba threads: {numba.get_num_threads()}")
+    out = {}
+    coins = coins_for(0)
+    for name in algorithms:
+        alg = get_algorithm("index", name)
+        for b in (n // 2,):
+            params = alg.make_params(task, b, coins)
+            run_tokens(alg, task, tokens[:2], b, coins, params=params)  # compile outside the timing
+            secs, numpy_secs = _best_pair(lambda: run_tokens(alg, task, tokens, b, coins, params=params),
+                                          lambda: tokens.sum(), repeats)
+            rate, numpy_rate = count / secs, count / numpy_secs
+            out[name] = rate / numpy_rate
+            echo(f"  engine {name:10s} b = {b:5d}: {rate / 1e9:6.3f} G tokens/s; numpy sum of the same tokens "
+                 f"{numpy_rate / 1e9:6.3f} G tokens/s; ratio {rate / numpy_rate:.2f}")
+    return out
+
+
+def coder_benchmark(n: int, trials: int, algorithm: str, seed: int, echo=print) -> list:
+    """The trellis coder against the bounds at b/n = 0.1 .. 0.9: success, interval, gap, tokens per second."""
+    alg = get_algorithm("index", algorithm)
+    task = make_task("index", n)
+    run_cell(alg, make_task("index", 64), 32, 4, seed)  # compile outside the timing
+    echo(f"{algorithm} on index, n = {n}, {trials} streams per row (the peak state is the budget at every step)")
+    echo(f"{'b/n':>4} {'b':>6} {'success':>8} {'95% interval':>17} {'sphere':>8} {'random':>8} {'gap':>7} "
+         f"{'M tok/s':>8}  settings")
+    rows = []
+    for tenth in range(1, 10):
+        b = round(tenth * n / 10)
+        res = run_cell(alg, task, b, trials, seed)
+        p = res.successes / res.trials
+        low, high = clopper_pearson(res.successes, res.trials)
+        sphere = float(sphere_success(n, b))
+        rand = float(random_code_success(n, b))
+        rate = trials * task.length / res.seconds
+        rows.append((b, p, low, high, sphere, rand, sphere - p, rate))
+        echo(f"{tenth / 10:4.1f} {b:6d} {p:8.4f} [{low:.4f}, {high:.4f}] {sphere:8.4f} {rand:8.4f} {sphere - p:7.4f} "
+             f"{rate / 1e6:8.2f}  {alg.settings(task, b)}")
+    echo(f"largest gap to the sphere bound: {max(r[6] for r in rows):.4f}")
+    return rows
+
+
+def _hash_algorithm():
+    """A stress test for the search, not a registered algorithm: the state is a b-bit hash of everything read,
+    so states look uniform and a collision needs about 2^(b/2) parts (the hardest case short of pigeonhole)."""
+    @njit
+    def step(state, token, t, params, coins):
+        width = min(params[1], 64)
+        h = mix64(get_bits(state, 0, width) ^ (np.uint64(token) << np.uint64(32)) ^ np.uint64(t))
+        set_bits(state, 0, width, h)
+
+    return Algorithm(name="uniform-hash", task="index", summary="", memory="b",
+                     plan=lambda task, b, c: np.array([task.n, b]), step=step, output=read_answer,
+                     used_bits=lambda task, b: b)
+
+
+def adversary_benchmark(n: int, budgets=(16, 20, 24), echo=print) -> dict:
+    """Seconds for a certified witness (the single-bit pass skipped) for every registered Index algorithm."""
+    task = make_task("index", n)
+    echo(f"certified witness search, index, n = {n} (single-bit pass skipped; seconds, parts tried)")
+    echo(f"{'algorithm':14s}" + "".join(f"{'b = ' + str(b):>22s}" for b in budgets))
+    out = {}
+    for alg in algorithms_for("index") + [_hash_algorithm()]:
+        find_witness(alg, task, 4, seed=0, single_bit=False)  # compile outside the timing
+        cells = []
+        for b in budgets:
+            r = find_witness(alg, task, b, seed=0, single_bit=False)
+            out[(alg.name, b)] = r.seconds
+            cells.append(f"{r.seconds:8.2f} s {r.tries:>10d}")
+        echo(f"{alg.name:14s}" + "".join(f"{c:>22s}" for c in cells))
+    return out
+
+
+def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print) -> dict:
+    """Training tokens per second (forward, backward, clipping, AdamW step: `train`'s own step) of each family's `tiny` reader on Index streams
+    of size n, timed after two warm-up steps; ratios to the first family, measured in the same run."""
+    import torch
+
+    from .neural.train import pick_device, quiet_numba
+
+    if n < 1 or steps < 1 or batch < 1:
+        raise ValueError("n, steps and batch must be positive")
+    dev = pick_device(device)
+    if dev.type == "cpu":
+        torch.set_flush_denormal(True)
+    with quiet_numba():
+        return _time_families(n, steps, batch, dev, families, echo)
+
+
+def _time_families(n, steps, batch, dev, families, echo) -> dict:
+    import torch
+
+    from .neural.models import build_model, config_for, trainable_parameters
+    from .neural.train import training_step
+
+    task = make_task("index", n)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    echo(f"training speed, index n = {n} ({task.length} tokens a stream), batch {batch}, {steps} timed steps, "
+         f"size tiny, device {name}")
+    out = {}
+    for family in families:
+        torch.manual_seed(0)
+        model = build_model(config_for(family, "tiny", NUM0 + task.vocab, task.length)).to(dev).train()
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+        def step(i):
+            training_step(model, optimizer, task, i + 1, batch, dev)  # exactly what `train` runs per step
+
+        for i in range(2):
+            step(i)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t0 = time.perf_counter()
+        for i in range(steps):
+            step(2 + i)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds = time.perf_counter() - t0
+        rate = steps * batch * task.length / seconds
+        out[family] = rate
+        first = out[families[0]]
+        echo(f"  {family:>7}: {trainable_parameters(model):>7} parameters, {seconds / steps * 1e3:8.1f} ms a step, "
+             f"{rate / 1e3:9.1f} k tokens/s, {rate / first:6.3f} x {families[0]}")
+    return out

@@ -1,0 +1,131 @@
+"""The figure pipelines as library code: the sweeps behind every committed figure, the exact analysis grid, and the
+scaling measurement (the fewest bits for success 0.9, by bisection on the budget). The CLI only calls these and
+draws; the probe figure's pipeline lives in ``streaming.neural.pipeline`` (it needs torch)."""
+from __future__ import annotations
+
+import numpy as np
+
+from commcomplexity.bounds import fewest_bits, sphere_success
+from commcomplexity.stats import clopper_pearson
+
+from . import __version__
+from .algorithms import get_algorithm
+from .algorithms.istree import unionfind_bits
+from .engine import run_cell
+from .exact import exact_rows
+from .sweep import plan_cells
+from .tasks import make_task
+from .tasks.istree import bell_bits
+
+#: the figures `streambound figures all` draws (probe is apart: it trains neural runs)
+FIGURES = ("index", "exact", "istree", "recall", "counting", "scaling")
+
+#: the readers on figures/index.png (trellis-best is left out: at n = 1024 it costs minutes per budget)
+INDEX_ALGORITHMS = "prefix,majority,subset,blockcode,trellis-fast,trellis"
+#: streams per cell of each sweep figure
+FIGURE_TRIALS = {"index": 4000}
+DEFAULT_FIGURE_TRIALS = 2000
+
+
+def figure_sweeps(name: str):
+    """(task, n, distribution, options, algorithms, budgets) for each sweep behind a figure."""
+    if name == "index":
+        return [("index", 1024, "uniform", {}, INDEX_ALGORITHMS, list(range(0, 1025, 64)))]
+    if name == "istree":
+        out = []
+        for n_nodes, step in ((64, 25), (256, 125)):
+            top = unionfind_bits(n_nodes)
+            budgets = sorted(set(range(0, top + step, step)) | {bell_bits(n_nodes), top})
+            out.append(("istree", n_nodes, "hard", {}, "unionfind,partial-unionfind,star-coder", budgets))
+            out.append(("istree", n_nodes, "permutation", {}, "unionfind,partial-unionfind", budgets))
+        return out
+    if name == "recall":
+        return [("recall", 256, "hard", {}, "prefix,blockcode,trellis,table", list(range(0, 257, 16))),
+                ("recall", 256, "natural", {"keys": 256, "values": 4}, "table", list(range(0, 1025, 64)))]
+    if name == "counting":
+        return [("counting", 256, "hard", {}, "counters,countmin,blockcode,trellis", list(range(0, 257, 16))),
+                ("counting", 256, "natural", {"alphabet": 32, "threshold": 7}, "counters,countmin",
+                 list(range(0, 161, 10)))]
+    raise ValueError(f"no sweep for figure {name!r}")
+
+
+def figure_cells(name: str, trials: int | None, seed: int) -> list:
+    """The cells behind a sweep figure: one list per sweep (each sweep audits its cells together)."""
+    trials = trials or FIGURE_TRIALS.get(name, DEFAULT_FIGURE_TRIALS)
+    return [plan_cells(task, [n], algorithms, trials, seed, budgets=budgets, distribution=distribution, **options)
+            for task, n, distribution, options, algorithms, budgets in figure_sweeps(name)]
+
+
+# --- exact analysis at small m ------------------------------------------------------------------------------------
+EXACT_SIZES = range(4, 9)
+
+
+def exact_figure_rows(seed: int, progress=None, time_limit: float = 30.0) -> list:
+    """Index at m = 4..8, every budget 0..m: the rows behind figures/exact.png."""
+    rows = []
+    for m in EXACT_SIZES:
+        rows.extend(exact_rows(make_task("index", m), range(0, m + 1), seed=seed, time_limit=time_limit,
+                               progress=progress))
+    return rows
+
+
+def exact_figure_steps() -> int:
+    return sum(m + 1 for m in EXACT_SIZES)
+
+
+# --- scaling: the fewest bits for success 0.9, by bisection on the budget ------------------------------------------
+SCALING = [("index", "prefix"), ("index", "blockcode"), ("recall", "blockcode"), ("cgram", "blockcode"),
+           ("counting", "blockcode"), ("istree", "star-blockcode"), ("istree", "unionfind")]
+SCALING_SIZES = (64, 256, 1024, 4096, 16384)
+SCALING_COLUMNS = ("task", "n", "m", "reader", "target", "bits", "bits_low", "bits_high", "bound_bits", "trials",
+                   "seed", "version")
+
+
+def _fewest(success_at, top: int, ok) -> int:
+    """Smallest b in [0, top] with ok(success_at(b)), assuming monotone success (top when none)."""
+    lo, hi = -1, top
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(success_at(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, target: float = 0.9) -> dict:
+    task = make_task(task_name, n)
+    alg = get_algorithm(task_name, reader)
+    top = unionfind_bits(n) if reader == "unionfind" else task.index_size + 1
+    cache = {}
+
+    def success_at(b):
+        if b not in cache:
+            res = run_cell(alg, task, b, trials, seed)
+            cache[b] = (res.successes / trials, *clopper_pearson(res.successes, trials))
+        return cache[b]
+
+    bits = _fewest(success_at, top, lambda s: s[0] >= target)
+    low = _fewest(success_at, top, lambda s: s[2] >= target)  # optimistic end: upper limit reaches the target
+    high = _fewest(success_at, top, lambda s: s[1] >= target)  # pessimistic end: lower limit reaches it
+    m = task.index_size
+    return dict(task=task_name, n=n, m=m, reader=reader, target=target, bits=bits, bits_low=low, bits_high=high,
+                bound_bits=fewest_bits(sphere_success, m, target), trials=trials, seed=seed, version=__version__)
+
+
+def scaling_cells(max_n: int = SCALING_SIZES[-1]):
+    for task_name, reader in SCALING:
+        for n in SCALING_SIZES:
+            if n > max_n or (reader == "unionfind" and n > 1024):
+                continue  # union-find without path compression costs O(N^2) per stream
+            yield task_name, n, reader
+
+
+def fewest_bits_for(task, key: str, success: float):
+    """Fewest b with task.bounds(b)[key] >= success, or None when the task has no such curve."""
+    def value(_m, b):
+        return float(np.asarray(task.bounds([b])[key]).reshape(-1)[0])
+
+    if not np.isfinite(value(None, 0)):
+        return None
+    return fewest_bits(value, task.index_size, success)
