@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, vstack
 
 
 def cube(m: int) -> np.ndarray:
@@ -53,9 +55,6 @@ class Optimum:
 
 def optimal_protocol(m: int, bits: int, time_limit: float = 60.0) -> Optimum:
     """The best b-bit one-way protocol for Index on m bits, by the k-median integer program."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_matrix, vstack
-
     if m < 1 or bits < 0:
         raise ValueError(f"need m >= 1 and bits >= 0, got m = {m}, bits = {bits}")
     t0 = time.perf_counter()

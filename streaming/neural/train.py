@@ -10,11 +10,13 @@ import math
 from contextlib import contextmanager
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 
 from ..tasks import make_task, task_from_spec
 from ..tokens import NUM0
+from .probe import probe_capacity
 from .models import ModelConfig, build_model, config_for
 from .state import calibrate, capture, flatten, resume, round_state, state_bits
 
@@ -94,8 +96,6 @@ def reader_name(meta: dict, run, precision) -> str:
 def quiet_numba():
     """One numba thread for the stream generator while torch trains: a batch of 64 streams needs no parallel
     loop, and numba's idle OpenMP workers spun beside torch's (97% of a profiled Mamba-2 run sat in libgomp)."""
-    import numba
-
     before = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
@@ -264,8 +264,6 @@ def calibration_ranges(model, task, seed: int, trials: int = 512):
 def probe_model(model, task, precisions, trials: int, seed: int):
     """For each precision: (precision, successes, state bits, linear capacity C in bits) of the model resumed from
     its state rounded to that precision, and of ridge probes fitted on rounded states of other streams."""
-    from .probe import probe_capacity
-
     ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, precisions)) else None
     _, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
     _, test_x, test_raw = cut_states_of(model, task, trials, seed)

@@ -20,6 +20,8 @@ from typing import ClassVar, Iterator
 
 import numpy as np
 
+from commcomplexity.bounds import fano_alphabet_success, index_bounds
+
 from ..tokens import NUM0
 from .index_stream import index_streams
 
@@ -288,8 +290,6 @@ def check_instances(x, k):
 
 def value_bounds(task, m: int, budgets, values: int) -> dict:
     """Recall, c-gram, MQAR: Index's bounds at m on the hard stream; Fano's alphabet version for V-ary values."""
-    from commcomplexity.bounds import fano_alphabet_success, index_bounds
-
     b = np.atleast_1d(np.asarray(budgets, dtype=float))
     if task.hard:
         return index_bounds(m, b)
