@@ -36,25 +36,37 @@ def tail_mask(budget: int) -> np.uint64:
     return np.uint64((1 << used) - 1)
 
 
-def _make_runner(step, output, debug: bool):
+def _make_runner(step, output, debug: bool, several: bool):
+    """One specialised loop per (algorithm, debug, several queries). With one query the loop reads the whole
+    stream and asks once at the end (the tight loop the engine's speed is measured on); with several it reads up
+    to each query position and asks there."""
     @njit(parallel=True, error_model="numpy")
     def runner(tokens, nwords, mask, params, coins, queries, outputs, violations):
-        trials = tokens.shape[0]
+        trials, length = tokens.shape
         last = nwords - 1
         for i in prange(trials):
             state = np.zeros(nwords, np.uint64)
             row = tokens[i]
             bad = 0
-            t0 = 0
-            for j in range(queries.shape[0]):  # read up to each query position, then ask for the answer
-                for t in range(t0, queries[j] + 1):
+            if several:
+                t0 = 0
+                for j in range(queries.shape[0]):
+                    for t in range(t0, queries[j] + 1):
+                        step(state, row[t], t, params, coins)
+                        if debug:
+                            if state[last] & ~mask:
+                                bad += 1
+                        state[last] &= mask
+                    t0 = queries[j] + 1
+                    outputs[i, j] = output(state, params, coins)
+            else:
+                for t in range(length):
                     step(state, row[t], t, params, coins)
                     if debug:
                         if state[last] & ~mask:
                             bad += 1
                     state[last] &= mask
-                t0 = queries[j] + 1
-                outputs[i, j] = output(state, params, coins)
+                outputs[i, 0] = output(state, params, coins)
             violations[i] = bad
 
     return runner
@@ -64,10 +76,10 @@ def _make_runner(step, output, debug: bool):
 _RUNNERS: dict = {}
 
 
-def _runner(algorithm, debug: bool):
-    key = (algorithm.step, algorithm.output, debug)
+def _runner(algorithm, debug: bool, several: bool):
+    key = (algorithm.step, algorithm.output, debug, several)
     if key not in _RUNNERS:
-        _RUNNERS[key] = _make_runner(algorithm.step, algorithm.output, debug)
+        _RUNNERS[key] = _make_runner(algorithm.step, algorithm.output, debug, several)
     return _RUNNERS[key]
 
 
@@ -102,7 +114,7 @@ def run_tokens(algorithm, task: Task, tokens: np.ndarray, budget: int, coins, pa
     frozen = params.copy()
     outputs = np.empty((tokens.shape[0], queries.shape[0]), dtype=np.int64)
     violations = np.empty(tokens.shape[0], dtype=np.int64)
-    _runner(algorithm, debug)(
+    _runner(algorithm, debug, task.queries > 1)(
         tokens, state_words(budget), tail_mask(budget), params, np.uint64(coins), queries, outputs, violations
     )
     if not np.array_equal(params, frozen):
