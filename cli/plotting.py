@@ -10,7 +10,7 @@ from commcomplexity.info import binary_entropy
 from streaming.algorithms import reference_lines
 from streaming.experiments import SCALING_COLUMNS
 from streaming.results import read_rows, read_table
-from streaming.tasks import make_task, task_from_label
+from streaming.tasks import task_from_label
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -50,11 +50,9 @@ def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = N
         ax.fill_between(x, bounds["achievable"], bounds["sphere"], color="0.55", alpha=0.35, lw=0,
                         label="optimum lies here (random code .. sphere)")
     if np.any(np.isfinite(bounds["fano"])):
-        label = "permutation bound (Fano, Sun-Woodruff)" if task.label() == "permutation" else "Fano bound"
-        ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label=label)
-    if task.name == "istree" and task.distribution == "permutation":
-        hard = make_task("istree", task.n, "hard").bounds(grid)["bound"]
-        ax.plot(x, hard, color="0.35", lw=1.0, ls=(0, (1, 1)), label="Index-reduction bound (hard distribution)")
+        ax.plot(x, bounds["fano"], color="black", lw=1.1, ls="--", label=task.fano_name)
+    for label, curve in task.extra_curves(grid):
+        ax.plot(x, curve, color="0.35", lw=1.0, ls=(0, (1, 1)), label=label)
     ax.axhline(task.chance, color="0.4", lw=0.9, ls=":", label=f"guessing floor {task.chance:g}")
     for j, (bits, text) in enumerate(reference_lines(task)):
         ax.axvline(bits / m, color=("#9467bd", "#8c564b")[j % 2], lw=1.1, ls="-.", label=text)

@@ -92,9 +92,7 @@ def bound(task, n, success, bits, distribution, **kwargs):
                f"state:")
     for _, text in reference_lines(t):
         click.echo(f"  {'reference':32s} {text}")
-    names = {"fano": "Fano bound", "sphere": "sphere-covering bound (exact)", "achievable": "random code"}
-    if t.distribution == "permutation":
-        names["fano"] = "permutation Fano (Sun-Woodruff)"
+    names = {"fano": t.fano_name, "sphere": "sphere-covering bound (exact)", "achievable": "random code"}
     if t.queries > 1:
         click.echo(f"  (per query: each of the {t.queries} queries is a one-query protocol from the same cut state)")
     if bits is not None:

@@ -1,5 +1,4 @@
 """Neural readers (the models extra): skipped as a whole when torch, safetensors or transformers is missing."""
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -1,6 +1,5 @@
 """The linear capacity probe (numpy only: collected whether or not torch is installed)."""
 import numpy as np
-import pytest
 
 from streaming.neural.probe import capacity, probe_capacity
 

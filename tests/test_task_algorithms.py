@@ -3,12 +3,11 @@ import pytest
 
 from cli.main import main
 from commcomplexity.stats import clopper_pearson
-from streaming.algorithms import REGISTRY, algorithms_for, get_algorithm
+from streaming.algorithms import REGISTRY, get_algorithm
 from streaming.algorithms.istree import unionfind_bits
 from streaming.engine import coins_for, run_cell, run_tokens
 from streaming.exact import exact_success, task_for_index_size
 from streaming.tasks import TASKS, make_task
-from tests.conftest import all_instances
 
 COINS = coins_for(5)
 

@@ -228,6 +228,15 @@ class Task:
         """Vertical reference lines for plots: (bits, label)."""
         return []
 
+    @property
+    def fano_name(self) -> str:
+        """What the 'fano' bound of this distribution is called in plots and `bound`."""
+        return "Fano bound"
+
+    def extra_curves(self, budgets) -> list:
+        """Further bounds worth drawing beside the task's own: (label, success at each budget)."""
+        return []
+
     def answer_tokens(self, answers: np.ndarray) -> np.ndarray:
         """The token a model must predict for each answer (the number's token; IsTree: YES / NO)."""
         return NUM0 + np.asarray(answers)

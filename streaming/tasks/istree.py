@@ -276,6 +276,16 @@ class IsTreeTask(Task):
     def markers(self) -> list:
         return [(bell_bits(self.n), f"exact possible: ceil(log2(B_N + 1)) = {bell_bits(self.n)} bits")]
 
+    @property
+    def fano_name(self) -> str:
+        return "permutation bound (Fano, Sun-Woodruff)" if self.distribution == "permutation" else "Fano bound"
+
+    def extra_curves(self, budgets) -> list:
+        if self.distribution != "permutation":
+            return []
+        b = np.atleast_1d(np.asarray(budgets, dtype=float))
+        return [("Index-reduction bound (hard distribution)", index_bounds(self.index_size, b)["bound"])]
+
     def bounds(self, budgets) -> dict:
         b = np.atleast_1d(np.asarray(budgets, dtype=float))
         if self.distribution == "hard":

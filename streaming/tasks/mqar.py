@@ -6,6 +6,7 @@ Stream: `<s> k_1 v_1 .. k_P v_P q_1 .. q_Q` (P = n // 2 pairs); the answer to q_
   queries k_1..k_Q each uniform on 1..m (k_1 is Index's query, drawn with the same seed); answer x_(k_j) + m + 1;
 - ``natural``: zoology's draws: P distinct random keys from 1..K, i.i.d. values from K+1..K+V, and Q distinct
   queries drawn from the keys present.
+It is associative recall with Q queries (a subclass: pairs, vocabulary, reduction read back, bounds are recall's).
 The bound: Bob holds all Q queries, so each answer is a one-query protocol from the same b-bit cut state (the
 other queries are randomness independent of x), and each query's k_j is uniform: the per-query accuracy obeys
 associative recall's bound at the same m.
@@ -20,9 +21,9 @@ from numba import njit, prange
 
 from ..rng import uniform_below
 from ..tokens import BOS, NUM0
-from .base import Batch, Task, check_seed, option, value_bounds
+from .base import Batch, check_seed, option
 from .index_stream import index_streams
-from .recall import pairs_stream, translate_pairs
+from .recall import RecallTask, pairs_stream
 
 SALT_QUERIES = 31
 
@@ -35,62 +36,31 @@ def _more_queries(queries, seed, start, m):
 
 
 @dataclass(frozen=True)
-class MQARTask(Task):
+class MQARTask(RecallTask):
+    """Associative recall with Q queries: its pairs, vocabulary, reduction read back and bounds are recall's."""
+
     keys: int | None = option(None, short="K", used_by=("natural",), help="key alphabet size K (default n)")
     values: int = option(16, short="V", used_by=("natural",), help="value alphabet size V (default 16)")
     queries: int = option(4, short="Q", help="queries per stream Q (default 4)")
 
     name: ClassVar[str] = "mqar"
-    distributions: ClassVar[tuple] = ("hard", "natural")
-    key_value: ClassVar[bool] = True
-    translate: ClassVar = staticmethod(translate_pairs)
 
     def validate(self) -> None:
-        if self.n < 2:
-            raise ValueError(f"MQAR needs n >= 2 tokens (one pair), got {self.n}")
         if self.keys is None:
             self._set("keys", self.n)
         if self.queries < 1:
             raise ValueError(f"MQAR needs at least one query, got {self.queries}")
-        if self.distribution == "natural":
-            if self.keys < self.pairs:
-                raise ValueError(f"the key alphabet ({self.keys}) is smaller than the number of pairs ({self.pairs})")
-            if self.queries > self.pairs:
-                raise ValueError(f"{self.queries} distinct queries cannot come from {self.pairs} keys")
-            if self.values < 2:
-                raise ValueError(f"the value alphabet needs at least 2 values, got {self.values}")
-
-    @property
-    def pairs(self) -> int:
-        return self.n // 2
-
-    @property
-    def kv_blocks(self) -> int:
-        return self.pairs
+        super().validate()
+        if self.distribution == "natural" and self.queries > self.pairs:
+            raise ValueError(f"{self.queries} distinct queries cannot come from {self.pairs} keys")
 
     @property
     def length(self) -> int:
         return 2 * self.pairs + 1 + self.queries
 
     @property
-    def cut(self) -> int:
-        return 2 * self.pairs + 1
-
-    @property
     def query_positions(self) -> tuple:
         return tuple(range(self.cut, self.cut + self.queries))
-
-    @property
-    def vocab(self) -> int:
-        return (2 * self.pairs + 3) if self.hard else self.keys + self.values + 1
-
-    @property
-    def index_size(self) -> int:
-        return self.pairs
-
-    @classmethod
-    def size_for(cls, m: int, **options) -> int:
-        return 2 * m
 
     def reduce(self, x, k):
         """k: one query per stream (every question asks it) or Q queries per stream."""
@@ -98,10 +68,6 @@ class MQARTask(Task):
         if k.ndim == 1:
             k = np.repeat(k[:, None], self.queries, axis=1)
         return pairs_stream(x, k)
-
-    @staticmethod
-    def answer_value(bit, m):
-        return bit + m + 1
 
     def batch(self, seed: int, start: int, count: int) -> Batch:
         if not self.hard:
@@ -123,10 +89,3 @@ class MQARTask(Task):
         tokens[2 : 2 * self.pairs + 2 : 2] = NUM0 + vals
         tokens[self.cut :] = NUM0 + keys[asked]
         return tokens, vals[asked]
-
-    @property
-    def chance(self) -> float:
-        return 0.5 if self.hard else 1.0 / self.values
-
-    def bounds(self, budgets) -> dict:
-        return value_bounds(self, self.pairs, budgets, self.values)

@@ -59,7 +59,7 @@ class RecallTask(Task):
 
     def validate(self) -> None:
         if self.n < 2:
-            raise ValueError(f"associative recall needs n >= 2 tokens (one pair), got {self.n}")
+            raise ValueError(f"{self.name} needs n >= 2 tokens (one pair), got {self.n}")
         if self.keys is None:
             self._set("keys", self.pairs)
         if self.distribution == "natural":
