@@ -69,8 +69,8 @@ def make_adapter(task_cls, name: str, inner_name: str) -> Algorithm:
         summary=f"codes the hard stream's embedded Index bits (the Index coder `{inner_name}` inside)",
         memory=f"{inner_name}'s memory at m(n) bits and b - reserve, plus the reserve",
         plan=plan, step=step, output=output, used_bits=used_bits,
-        settings=lambda task, b: inner.settings(*_inner_task(task, b)) + (f"; {_reserve(task)} reserved bit(s)"
-                                                                         if _reserve(task) else ""),
+        settings=lambda task, b: "; ".join(filter(None, [inner.settings(*_inner_task(task, b)),
+                                                         f"{_reserve(task)} reserved bit(s)" if _reserve(task) else ""])),
     )
 
 
