@@ -49,6 +49,9 @@ def main(argv=None) -> None:
     except click.ClickException as exc:
         click.echo(f"streambound: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except OverflowError:
+        click.echo("streambound: error: a number given is too large for this machine", err=True)
+        sys.exit(2)
     except (ValueError, TypeError, ResultsError, WitnessError, FileNotFoundError, OSError) as exc:
         click.echo(f"streambound: error: {exc}", err=True)
         sys.exit(2)

@@ -26,13 +26,13 @@ def need_torch():
 def precisions(text: str) -> list:
     out = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        if part.isdigit() and int(part) >= 1:
+        if part.isdigit() and 1 <= int(part) <= 32:
             out.append(int(part))
         elif part in ("float16", "bfloat16", "float8"):
             out.append(part)
         else:
-            raise UserError(f"bad precision {part!r}: bits per coordinate (2, 4, ..., 32) or float16, bfloat16, "
-                            f"float8")
+            raise UserError(f"bad precision {part!r}: bits per coordinate from 1 to 32 (32: the float32 state "
+                            f"itself) or float16, bfloat16, float8")
     if not out:
         raise UserError("no precision given")
     return list(dict.fromkeys(out))
@@ -77,7 +77,7 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
     hist = result["history"]
     if hist:
         tail = hist[-min(50, len(hist)):]
-        click.echo(f"trained {len(hist)} steps into {out}: last-50-step loss {np.mean([h[0] for h in tail]):.4f}, "
+        click.echo(f"trained {len(hist)} steps into {out}: last-{len(tail)}-step loss {np.mean([h[0] for h in tail]):.4f}, "
                    f"accuracy {np.mean([h[1] for h in tail]):.3f}")
 
 

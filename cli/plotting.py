@@ -79,8 +79,7 @@ def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = N
     ax.set_ylim(max(0.0, min(0.45, lowest - 0.05)), 1.02)
     ax.set_xlabel(f"state bits b / m   (m = {m} Index bits)")
     ax.set_ylabel("success probability")
-    bands = "95% Clopper-Pearson bands" if task.queries == 1 else f"95% Hoeffding bands over streams, {task.queries} " \
-        "queries each"
+    bands = "95% Clopper-Pearson bands" if task.queries == 1 else "95% Hoeffding bands over streams"
     ax.set_title(title or f"{task.name}, {task.label()}, {task.size_name} = {task.n}  ({bands})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)

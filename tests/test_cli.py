@@ -246,3 +246,16 @@ def test_mqar_rows_use_the_grouped_interval(tmp_path, capsys):
     lo, hi = clopper_pearson(int(row["successes"]), 3000)
     assert float(row["ci_low"]) < lo and float(row["ci_high"]) > hi
     assert float(row["bound"]) == round(float(make_task("recall", 64).bounds([16])["bound"][0]), 6)
+
+
+@pytest.mark.parametrize("args", [
+    ["sweep", "--n", "99999999999999999999", "--budgets", "4", "--trials", "1"],
+    ["sweep", "--n", "64", "--budgets", "99999999999999999999", "--trials", "1"],
+    ["exact", "--m", "4", "--bits", "99999999999999999999"],
+    ["algorithms", "--task", "index", "--n", "99999999999999999999", "--budget", "4"],
+    ["sweep", "--n", "64", "--budgets", "4", "--algorithms", ","],
+])
+def test_huge_numbers_and_empty_lists_are_one_line(args, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -242,8 +242,9 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
     for bad in (tmp_path / "missing", truncated, mixed):
         code, _, err = run_cli(["eval", str(bad), "--trials", "50"], capsys)
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    code, _, err = run_cli(["probe", str(run), "--precision", "3.5"], capsys)
-    assert code == 2
+    for bad in ("3.5", "33", "0"):  # more than 32 bits would count bits the float32 state does not have
+        code, _, err = run_cli(["probe", str(run), "--precision", bad], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

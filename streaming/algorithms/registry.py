@@ -67,7 +67,7 @@ def resolve_names(task: str, names: str) -> list:
     """'all' or a comma list of names -> algorithm records, in registry order for 'all'."""
     wanted = [s.strip() for s in names.split(",") if s.strip()]
     if not wanted:
-        raise ValueError("no algorithm named")
+        raise ValueError("no algorithm named (give a comma list of names, or all)")
     if wanted == ["all"]:
         found = algorithms_for(task)
         if not found:
