@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from streaming.engine import check_seed_value, sealed_seeds
 from streaming.exact import EXACT_COLUMNS
 from streaming.experiments import (FIGURES, SCALING_COLUMNS, exact_figure_rows, exact_figure_steps, figure_cells,
                                    scaling_cells, scaling_row)
@@ -21,23 +22,26 @@ def _common(fn):
                       type=click.Path(file_okay=False), help="where the figures go")(fn)
     fn = click.option("--results", "results_dir", default="results", show_default=True,
                       type=click.Path(file_okay=False), help="where the CSVs go")(fn)
+    fn = click.option("--sealed", is_flag=True, help="draw the stream and coin seeds from the operating system's "
+                      "entropy at run time and write them into the rows (a sweep figure's CSV is replaced)")(fn)
     fn = click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams and coins")(fn)
     return click.option("--trials", default=None, type=int, help="streams per cell (default: the figure's own)")(fn)
 
 
-def _check(trials, seed):
+def _seeds(trials, seed, sealed) -> tuple:
+    """(stream seed, coin seed): --seed for both, or both from the operating system with --sealed."""
     if trials is not None and trials < 1:
         raise UserError("--trials must be positive")
-    if seed < 0:
-        raise UserError("--seed must be non-negative")
+    check_seed_value(seed)
+    return sealed_seeds() if sealed else (seed, seed)
 
 
-def sweep_figure(name, trials, seed, results_dir, figures_dir) -> Path:
-    """A figure drawn from budget sweeps (resumed: finished cells are kept)."""
-    _check(trials, seed)
+def sweep_figure(name, trials, seed, results_dir, figures_dir, sealed=False) -> Path:
+    """A figure drawn from budget sweeps (resumed: finished cells are kept; sealed: the CSV is replaced)."""
+    _seeds(trials, seed, sealed)
     csv_path = Path(results_dir) / f"{name}.csv"
-    for cells in figure_cells(name, trials, seed):
-        sweep_into(cells, csv_path, f"{name} sweep", resume=True)
+    for i, cells in enumerate(figure_cells(name, trials, seed, coin_seed=seed)):
+        sweep_into(cells, csv_path, f"{name} sweep", resume=not sealed, overwrite=sealed and i == 0, sealed=sealed)
     out = plot_results([csv_path], Path(figures_dir) / f"{name}.png")
     click.echo(f"figure written to {out}")
     return out
@@ -56,8 +60,8 @@ def figures(ctx):
 def _sweep_command(name, doc):
     @figures.command(name, help=doc)
     @_common
-    def command(trials, seed, results_dir, figures_dir):
-        sweep_figure(name, trials, seed, results_dir, figures_dir)
+    def command(trials, seed, sealed, results_dir, figures_dir):
+        sweep_figure(name, trials, seed, results_dir, figures_dir, sealed)
 
     return command
 
@@ -70,27 +74,27 @@ _sweep_command("counting", "Counting at n = 256, hard and natural distributions.
 
 @figures.command("exact")
 @_common
-def exact_figure(trials, seed, results_dir, figures_dir):
+def exact_figure(trials, seed, sealed, results_dir, figures_dir):
     """Index at m = 4..8, exact over every input: the optimal one-way protocol (an integer program per (m, b)),
     the bounds and every Index algorithm (about a minute)."""
-    _check(trials, seed)
+    _, coin_seed = _seeds(trials, seed, sealed)
     with progress(exact_figure_steps(), "exact analysis m = 4..8") as bar:
-        rows = exact_figure_rows(seed, progress=lambda: bar.update(1))
+        rows = exact_figure_rows(coin_seed, progress=lambda: bar.update(1))
     csv_path = write_table(rows, Path(results_dir) / "exact.csv", EXACT_COLUMNS, floats=("success", "seconds"))
     click.echo(f"figure written to {plot_exact(csv_path, Path(figures_dir) / 'exact.png')}")
 
 
 @figures.command("scaling")
 @_common
-def scaling_figure(trials, seed, results_dir, figures_dir):
+def scaling_figure(trials, seed, sealed, results_dir, figures_dir):
     """For n from 2^6 to 2^14, the fewest state bits at which each algorithm reaches success 0.9 (bisection on the
     budget, 800 streams per step by default)."""
-    _check(trials, seed)
+    seed, coin_seed = _seeds(trials, seed, sealed)
     cells = list(scaling_cells())
     rows = []
     with progress(len(cells), "scaling (bisection per cell)") as bar:
         for task_name, n, reader in cells:
-            rows.append(scaling_row(task_name, n, reader, trials or 800, seed))
+            rows.append(scaling_row(task_name, n, reader, trials or 800, seed, coin_seed=coin_seed))
             bar.update(1)
     csv_path = write_table(rows, Path(results_dir) / "scaling.csv", SCALING_COLUMNS)
     click.echo(f"figure written to {plot_scaling(csv_path, Path(figures_dir) / 'scaling.png')}")
@@ -99,10 +103,10 @@ def scaling_figure(trials, seed, results_dir, figures_dir):
 @figures.command("all")
 @click.pass_context
 @_common
-def all_figures(ctx, trials, seed, results_dir, figures_dir):
+def all_figures(ctx, trials, seed, sealed, results_dir, figures_dir):
     """Every figure but probe: index, exact, istree, recall, counting, scaling."""
     for name in FIGURES:
-        ctx.invoke(figures.commands[name], trials=trials, seed=seed, results_dir=results_dir,
+        ctx.invoke(figures.commands[name], trials=trials, seed=seed, sealed=sealed, results_dir=results_dir,
                    figures_dir=figures_dir)
 
 
@@ -111,12 +115,14 @@ def all_figures(ctx, trials, seed, results_dir, figures_dir):
 @click.option("--runs", "runs_dir", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="where the trained runs live (missing ones are trained, unfinished ones resumed)")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
-def probe_figure(trials, seed, results_dir, figures_dir, runs_dir, device):
+def probe_figure(trials, seed, sealed, results_dir, figures_dir, runs_dir, device):
     """LSTM, Mamba-2 and LLaMA trained on Index n = 32, 64: success and linear capacity against state bits as the
     precision drops, beside the algorithms and the bound (needs the models extra)."""
     from .neural import need_torch
 
-    _check(trials, seed)
+    if sealed:
+        raise UserError("figures probe is not sealed: its runs are trained once and kept")
+    _seeds(trials, seed, False)
     need_torch()
     from streaming.neural.pipeline import probe_pipeline
 

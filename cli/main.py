@@ -10,6 +10,8 @@ import sys
 import click
 
 from streaming.adversary import WitnessError
+from streaming.engine import BudgetViolation
+from streaming.plugins import load_entry_points
 from streaming.results import ResultsError
 from streaming.sweep import parse_int_list
 
@@ -35,6 +37,7 @@ def progress(length: int, label: str):
 @click.version_option(package_name="streambound", prog_name="streambound")
 def cli():
     """Memory lower bounds for sequence models, measured: budgeted streaming algorithms, exact bounds, plots."""
+    load_entry_points()  # installed packages' `streambound.algorithms` entry points
 
 
 from . import bench, figures, neural, sweep, witness  # noqa: E402,F401  (each registers its commands on `cli`)
@@ -52,7 +55,7 @@ def main(argv=None) -> None:
     except OverflowError:
         click.echo("streambound: error: a number given is too large for this machine", err=True)
         sys.exit(2)
-    except (ValueError, TypeError, ResultsError, WitnessError, FileNotFoundError, OSError) as exc:
+    except (ValueError, TypeError, ResultsError, WitnessError, BudgetViolation, FileNotFoundError, OSError) as exc:
         click.echo(f"streambound: error: {exc}", err=True)
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

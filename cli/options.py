@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streaming.plugins import load_plugin
 from streaming.tasks import TASKS
 
 
@@ -41,3 +42,16 @@ def collect_options(kwargs) -> dict:
         if value is not None:
             out[key] = value
     return out
+
+
+def _load_plugins(ctx, param, paths):
+    for path in paths:
+        load_plugin(path)
+    return paths
+
+
+def plugin_option(fn):
+    """--plugin FILE (repeatable): run a Python file that registers algorithms, before anything else is read."""
+    return click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False), is_eager=True,
+                        expose_value=False, callback=_load_plugins,
+                        help="a Python file registering your own algorithms (runs its code; repeatable)")(fn)

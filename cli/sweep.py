@@ -12,14 +12,15 @@ from streaming.sweep import parse_fractions, plan_cells, run_sweep
 from streaming.tasks import TASKS, make_task
 
 from .main import UserError, cli, int_list, progress
-from .options import collect_options, task_options
+from .options import collect_options, plugin_option, task_options
 from .plotting import check_output_path, plot_results
 
 
-def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=False) -> int:
+def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=False, sealed=False) -> int:
     """Run planned cells into a results file with a progress bar; returns the number of audit violations."""
     with progress(len(cells), label) as bar:
-        report = run_sweep(cells, out, resume=resume, overwrite=overwrite, debug=debug, progress=bar.update)
+        report = run_sweep(cells, out, resume=resume, overwrite=overwrite, debug=debug, progress=bar.update,
+                           sealed=sealed)
     for row in report.violations:
         click.echo(f"warning: audit VIOLATION: {row['reader']} at b = {row['budget_bits']}, n = {row['n']}: success "
                    f"{row['success']} (CI {row['ci_low']}..{row['ci_high']}) above the bound {row['bound']}",
@@ -36,7 +37,11 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
               "stream embeds: 0,0.5,1 or 0:1:0.125 (default 0:1:0.0625)")
 @click.option("--algorithms", default="all", show_default=True, help="comma list of names, or all")
 @click.option("--trials", default=4000, show_default=True, type=int, help="streams per cell")
-@click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams and public coins")
+@click.option("--seed", default=0, show_default=True, type=int, help="seed of the streams (0 .. 2^62 - 1)")
+@click.option("--coin-seed", default=0, show_default=True, type=int,
+              help="seed of the public coins, apart from the streams' (0 .. 2^62 - 1)")
+@click.option("--sealed", is_flag=True, help="draw both seeds from the operating system's entropy at run time, "
+              "after every plan is made, and write them into the rows (no code can know its streams in advance)")
 @task_options
 @click.option("--out", default="results/index.csv", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--resume", is_flag=True, help="skip cells already in --out")
@@ -44,8 +49,9 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
 @click.option("--strict", is_flag=True, help="exit 1 when any cell fails its audit")
 @click.option("--debug", is_flag=True, help="fail when an algorithm sets a bit past its budget (slower)")
 @click.option("--plot", "plot_out", default=None, type=click.Path(dir_okay=False), help="also draw this figure")
-def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distribution, out, resume, overwrite,
-          strict, debug, plot_out, **kwargs):
+@plugin_option
+def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, coin_seed, sealed, distribution, out, resume,
+          overwrite, strict, debug, plot_out, **kwargs):
     """Sweep the memory budget: one result row per (n, algorithm, budget) cell, appended as it finishes."""
     if budgets is not None and fractions is not None:
         raise UserError("give --budgets or --fractions, not both")
@@ -56,8 +62,9 @@ def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, distributi
     cells = plan_cells(task, int_list(n_text, "n"), algorithms, trials, seed,
                        budgets=int_list(budgets, "budgets") if budgets is not None else None,
                        fractions=parse_fractions(fractions) if fractions is not None else None,
-                       distribution=distribution, **collect_options(kwargs))
-    violations = sweep_into(cells, out, f"{task} sweep", resume=resume, overwrite=overwrite, debug=debug)
+                       distribution=distribution, coin_seed=coin_seed, **collect_options(kwargs))
+    violations = sweep_into(cells, out, f"{task} sweep", resume=resume, overwrite=overwrite, debug=debug,
+                            sealed=sealed)
     if plot_out:
         click.echo(f"figure written to {plot_results([out], plot_out)}", err=True)
     if violations:
@@ -123,6 +130,7 @@ def bound(task, n, success, bits, distribution, **kwargs):
 @click.option("--n", type=int, default=None, help="with --budget: show the parameters each plan chooses")
 @click.option("--budget", type=int, default=None)
 @task_options
+@plugin_option
 def algorithms(task, n, budget, distribution, **kwargs):
     """List the registered budgeted algorithms: what each does, the memory it uses, and with --n and --budget the
     settings its plan chooses for that task."""

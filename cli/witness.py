@@ -14,7 +14,7 @@ from streaming.exact import MAX_M, exact_rows, task_for_index_size
 from streaming.tasks import make_task
 
 from .main import UserError, cli, int_list
-from .options import collect_options, task_options
+from .options import collect_options, plugin_option, task_options
 
 
 @cli.command()
@@ -24,6 +24,7 @@ from .options import collect_options, task_options
 @click.option("--seed", default=0, show_default=True, type=int, help="public coins of the algorithms")
 @click.option("--time-limit", default=60.0, show_default=True, type=float, help="seconds per integer program")
 @task_options
+@plugin_option
 def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
     """Exact success at small m (the Index bits a task's hard stream embeds): the optimal one-way protocol, the
     bounds, and every registered algorithm of the task on its hard distribution."""
@@ -55,6 +56,7 @@ def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
 @click.option("--time-limit", default=10.0, show_default=True, type=float, help="seconds for a birthday search")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="write the witness as JSON")
 @task_options
+@plugin_option
 def adversary(task, algorithm, n, budget, seed, time_limit, out, distribution, **kwargs):
     """Find two inputs the algorithm cannot tell apart at the cut, so that one of them is answered wrongly
     (on the task's hard distribution, through its reduction from Index)."""
@@ -84,6 +86,7 @@ def adversary(task, algorithm, n, budget, seed, time_limit, out, distribution, *
 
 @cli.command()
 @click.argument("witness", type=click.Path(dir_okay=False))
+@plugin_option
 def replay(witness):
     """Re-run a witness's two streams from scratch and confirm the failure."""
     r = replay_witness(witness)

@@ -93,6 +93,9 @@ def sphere_success(m, b):
     for i, bi in enumerate(bb):
         if bi >= m:
             continue
+        if bi == 0:  # one cell holding every input: each query answered by its majority, exactly 1/2
+            out[i] = 0.5
+            continue
         log_n = (m - bi) * _LN2
         # r* = min{r : V(m, r) >= N}; rounding at an exact tie picks r*+1, which gives the same f(N).
         r = int(np.searchsorted(log_v, log_n - 1e-12 * max(1.0, log_n)))
@@ -120,6 +123,9 @@ def random_code_success(m, b):
     out = np.ones(bb.shape, dtype=float)
     for i, bi in enumerate(bb):
         if bi >= m:
+            continue
+        if bi == 0:  # one random word: every bit right with probability 1/2, exactly
+            out[i] = 0.5
             continue
         expo = np.clip(bi * _LN2 + ln_neg_log_tail, -745.0, 700.0)
         tail = np.exp(-np.exp(expo))  # P(distance >= r) = (1 - q_r)^(2^b)

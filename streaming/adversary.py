@@ -27,7 +27,7 @@ from .tasks import make_task
 from .tokens import render
 
 FORMAT = "streambound-witness"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: coins drawn from their own seed (version 1 files derived them from the stream seed)
 CERTIFIED_MAX_BITS = 26
 CHUNK = 1 << 20
 
@@ -221,7 +221,7 @@ def find_witness(algorithm, task, budget: int, seed: int = 0, time_limit: float 
 
 _FIELDS = {"format": str, "version": int, "task": str, "task_options": dict, "algorithm": str, "n": int,
            "budget": int, "seed": int, "coins": str, "x": str, "x_prime": str, "k": int, "state": str, "answer": int,
-           "correct": list}
+           "correct": list, "stream": str, "stream_prime": str, "method": str}
 
 
 def load_witness(path) -> dict:
@@ -253,6 +253,19 @@ def load_witness(path) -> dict:
     return data
 
 
+def _could_come_from(method: str, x, xp, m: int, budget: int, seed: int) -> bool:
+    """Whether the search `method` with this seed could have produced the pair: its random start x0 is a function
+    of the seed; the single-bit pass returns x0 and one flip of it; the certified search varies only the last
+    v = min(b + 1, m) positions of x0; the birthday search draws fresh parts."""
+    x0 = np.random.default_rng(seed).integers(0, 2, size=m).astype(np.int64)
+    if method == "single-bit":
+        return bool(np.array_equal(x, x0) and np.count_nonzero(x != xp) == 1)
+    if method == "certified":
+        fixed = m - (budget + 1 if budget < m else m)
+        return bool(np.array_equal(x[:fixed], x0[:fixed]) and np.array_equal(xp[:fixed], x0[:fixed]))
+    return method == "birthday"
+
+
 def replay(path) -> dict:
     """Re-run both streams from scratch; return a summary, or raise WitnessError when the witness fails."""
     data = load_witness(path)
@@ -262,11 +275,22 @@ def replay(path) -> dict:
     except ValueError as exc:
         raise WitnessError(f"{path}: {exc}") from None
     n, budget, k = data["n"], data["budget"], data["k"]
-    coins = np.uint64(int(data["coins"]))
+    try:
+        coins = coins_for(data["seed"])
+    except ValueError as exc:
+        raise WitnessError(f"{path}: {exc}") from None
+    if data["coins"] != str(int(coins)):
+        raise WitnessError(f"{path}: the recorded coins are not those of seed {data['seed']}")
     x = np.array([int(c) for c in data["x"]], dtype=np.int64)
     xp = np.array([int(c) for c in data["x_prime"]], dtype=np.int64)
+    diff = np.flatnonzero(x != xp)
     if x[k - 1] == xp[k - 1]:
         raise WitnessError(f"{path}: x and x' agree at k = {k}, so the pair proves nothing")
+    if k != int(diff[0]) + 1:
+        raise WitnessError(f"{path}: k is not the first position where x and x' differ")
+    if not _could_come_from(data["method"], x, xp, task.index_size, budget, data["seed"]):
+        raise WitnessError(f"{path}: the pair could not have come from a {data['method']!r} search with seed "
+                           f"{data['seed']}")
     params = algorithm.make_params(task, budget, coins)
     states, streams, answers, outputs = _both_streams(algorithm, task, budget, coins, params, x, xp, k)
     if not np.array_equal(states[0], states[1]):
@@ -277,6 +301,10 @@ def replay(path) -> dict:
     if outputs[0] != outputs[1] or int(outputs[0]) != data["answer"]:
         raise WitnessError(f"{path}: the recorded answer does not match the re-run")
     correct = [int(answers[0]), int(answers[1])]
+    if data["correct"] != correct:
+        raise WitnessError(f"{path}: the recorded correct answers do not match the re-run")
+    if data.get("stream") != render(streams[0]) or data.get("stream_prime") != render(streams[1]):
+        raise WitnessError(f"{path}: the recorded streams do not match the re-run")
     wrong = 0 if outputs[0] != correct[0] else 1
     return {"algorithm": algorithm.name, "n": n, "budget": budget, "k": k, "state": state_hex,
             "answer": int(outputs[0]), "correct": correct, "wrong_stream": wrong}

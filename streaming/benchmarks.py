@@ -132,7 +132,7 @@ def _time_families(n, steps, batch, dev, families, echo) -> dict:
     import torch
 
     from .neural.models import build_model, config_for, trainable_parameters
-    from .neural.train import training_step
+    from .neural.train import training_seed, training_step
 
     task = make_task("index", n)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -145,7 +145,7 @@ def _time_families(n, steps, batch, dev, families, echo) -> dict:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
 
         def step(i):
-            training_step(model, optimizer, task, i + 1, batch, dev)  # exactly what `train` runs per step
+            training_step(model, optimizer, task, training_seed(0, i), batch, dev)  # what `train` runs per step
 
         for i in range(2):
             step(i)

@@ -3,25 +3,43 @@
 The budget contract (DESIGN.md). An algorithm is ``plan`` (plain Python, run once per cell before any stream
 exists: it sees only the task's description, b and the public coins, so it cannot see the input), and two
 numba-compiled pure functions ``step(state, token, t, params, coins)`` and ``output(state, params, coins) ->
-answer``, which the engine calls after each of the task's query positions (one, at the end, for most tasks). The engine
-owns the state: exactly b bits, held in ceil(b/64) uint64 words (one word when b = 0), and it clears every bit
-past b after every step. Nothing else survives from one token to the next: temporaries made inside ``step`` die
-when it returns. Free by convention: the position t, the public coins and the params (checked unchanged after
-every run, so they cannot smuggle input across trials).
+answer``, which the engine calls after each of the task's query positions (one, at the end, for most tasks). The
+engine owns the state: exactly b bits, held in ceil(b/64) uint64 words (one word when b = 0), and it clears every
+bit past b after every step. Nothing else survives from one token to the next: temporaries made inside ``step``
+die when it returns. Free by convention: the position t, the public coins and the params.
+
+Sealed (see ``seal.py`` for the static half):
+- the public coins come from their own seed (``coins_for(coin_seed)``, a hash in a domain of its own), never from
+  the stream seed, so they reveal nothing about the streams; with ``sealed_seeds`` both seeds come from the
+  operating system's entropy at run time;
+- ``params`` reach ``step`` and ``output`` read-only: a write fails to compile (and is refused in one line);
+- ``step`` and ``output`` must be compiled code without object mode, foreign calls or writable globals, checked
+  before a runner is built; runners are cached by the compiled functions themselves, never by name;
+- in debug mode the state is followed by guard words (a write past the state array is caught), every step is
+  checked for bits past b, and the highest bit ever set is measured and held against the declared ``used_bits``.
 
 A run is therefore a valid one-way protocol with a b-bit message at every cut, and the bounds apply to it.
-In debug mode the engine also counts the steps after which an algorithm had set a bit past b (a memory
-accounting bug in the algorithm: in normal mode those bits are silently lost).
 """
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from numba.core.errors import NumbaError
 
+from .rng import mix64
+from .seal import check_compiled
 from .tasks.base import Task
+
+#: the coins' own key domain (a coin seed is hashed with it; no stream is ever drawn from it)
+COINS_DOMAIN = 0xC0175EA1ED5EED05
+#: seeds given on the command line lie below this; training streams use seeds at or above it (their own domain)
+SEED_LIMIT = 1 << 62
+#: guard words after the state in debug mode: a write into them is a write past the state array
+GUARD_WORDS = 4
 
 
 def state_words(budget: int) -> int:
@@ -36,38 +54,70 @@ def tail_mask(budget: int) -> np.uint64:
     return np.uint64((1 << used) - 1)
 
 
-def _make_runner(step, output, debug: bool, several: bool):
-    """One specialised loop per (algorithm, debug, several queries). With one query the loop reads the whole
-    stream and asks once at the end (the tight loop the engine's speed is measured on); with several it reads up
-    to each query position and asks there."""
+def _make_runner(step, output, several: bool):
+    """One specialised loop per (algorithm, several queries). With one query the loop reads the whole stream and
+    asks once at the end (the tight loop the engine's speed is measured on); with several it reads up to each
+    query position and asks there."""
     @njit(parallel=True, error_model="numpy")
-    def runner(tokens, nwords, mask, params, coins, queries, outputs, violations):
+    def runner(tokens, nwords, mask, params, coins, queries, outputs):
         trials, length = tokens.shape
         last = nwords - 1
         for i in prange(trials):
             state = np.zeros(nwords, np.uint64)
             row = tokens[i]
-            bad = 0
             if several:
                 t0 = 0
                 for j in range(queries.shape[0]):
                     for t in range(t0, queries[j] + 1):
                         step(state, row[t], t, params, coins)
-                        if debug:
-                            if state[last] & ~mask:
-                                bad += 1
                         state[last] &= mask
                     t0 = queries[j] + 1
                     outputs[i, j] = output(state, params, coins)
             else:
                 for t in range(length):
                     step(state, row[t], t, params, coins)
-                    if debug:
-                        if state[last] & ~mask:
-                            bad += 1
                     state[last] &= mask
                 outputs[i, 0] = output(state, params, coins)
+
+    return runner
+
+
+def _make_debug_runner(step, output):
+    """The checked loop: guard words after the state, bits past b counted, the highest bit ever set measured."""
+    @njit(parallel=True, error_model="numpy")
+    def runner(tokens, nwords, mask, params, coins, queries, outputs, violations, top_bits):
+        trials = tokens.shape[0]
+        last = nwords - 1
+        for i in prange(trials):
+            buffer = np.zeros(nwords + GUARD_WORDS, np.uint64)
+            state = buffer[:nwords]
+            row = tokens[i]
+            bad = 0
+            top = 0
+            t0 = 0
+            for j in range(queries.shape[0]):
+                for t in range(t0, queries[j] + 1):
+                    step(state, row[t], t, params, coins)
+                    for g in range(nwords, nwords + GUARD_WORDS):
+                        if buffer[g] != 0:
+                            bad += 1
+                            buffer[g] = 0
+                    if state[last] & ~mask:
+                        bad += 1
+                    state[last] &= mask
+                    for w in range(nwords - 1, -1, -1):
+                        if state[w] != 0:
+                            word = state[w]
+                            width = 0
+                            while word != 0:
+                                word >>= np.uint64(1)
+                                width += 1
+                            top = max(top, 64 * w + width)
+                            break
+                t0 = queries[j] + 1
+                outputs[i, j] = output(state, params, coins)
             violations[i] = bad
+            top_bits[i] = top
 
     return runner
 
@@ -79,23 +129,55 @@ _RUNNERS: dict = {}
 def _runner(algorithm, debug: bool, several: bool):
     key = (algorithm.step, algorithm.output, debug, several)
     if key not in _RUNNERS:
-        _RUNNERS[key] = _make_runner(algorithm.step, algorithm.output, debug, several)
+        check_compiled(algorithm.step, "step", algorithm.name)
+        check_compiled(algorithm.output, "output", algorithm.name)
+        _RUNNERS[key] = _make_debug_runner(algorithm.step, algorithm.output) if debug else \
+            _make_runner(algorithm.step, algorithm.output, several)
     return _RUNNERS[key]
 
 
-def coins_for(seed: int) -> np.uint64:
-    """The public coins of a cell, derived from its seed (distinct from the stream's own randomness)."""
-    return np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x5851F42D4C957F2D) % (1 << 64))
+def coins_for(coin_seed: int) -> np.uint64:
+    """The public coins of a cell: a hash of its own coin seed in the coins' key domain (independent of the
+    streams, which are drawn from the stream seed)."""
+    h = int(mix64(np.uint64(check_seed_value(coin_seed, "coin seed") ^ COINS_DOMAIN)))
+    return np.uint64(mix64(np.uint64((h + COINS_DOMAIN) % (1 << 64))))
+
+
+def check_seed_value(seed, what: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{what} must be an integer in 0..2^62 - 1, got {seed!r}")
+    return int(seed)
+
+
+def sealed_seeds() -> tuple:
+    """(stream seed, coin seed) from the operating system's entropy: unknown to any code before the run."""
+    return secrets.randbelow(SEED_LIMIT), secrets.randbelow(SEED_LIMIT)
 
 
 class BudgetViolation(RuntimeError):
-    """An algorithm wrote past its budget (debug mode) or changed its params during a run."""
+    """An algorithm wrote past its budget or its declared memory (debug mode), or broke the sealed contract."""
 
 
 def check_budget(budget) -> int:
     if isinstance(budget, bool) or int(budget) != budget or budget < 0:
         raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
     return int(budget)
+
+
+def _sealed_params(params: np.ndarray) -> np.ndarray:
+    """A read-only view of the params: a step or output that writes them fails to compile."""
+    view = np.ascontiguousarray(params, dtype=np.int64).view()
+    view.setflags(write=False)
+    return view
+
+
+def _compile_guard(algorithm, call):
+    try:
+        return call()
+    except NumbaError as exc:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise BudgetViolation(f"algorithm {algorithm.name!r} does not compile against the sealed contract "
+                              f"(params and coins are read-only): {first[:200]}") from None
 
 
 def run_tokens(algorithm, task: Task, tokens: np.ndarray, budget: int, coins, params=None, debug: bool = False):
@@ -111,19 +193,22 @@ def run_tokens(algorithm, task: Task, tokens: np.ndarray, budget: int, coins, pa
                          f"got shape {tokens.shape}")
     if params is None:
         params = algorithm.make_params(task, budget, coins)
-    frozen = params.copy()
+    params = _sealed_params(params)
     outputs = np.empty((tokens.shape[0], queries.shape[0]), dtype=np.int64)
-    violations = np.empty(tokens.shape[0], dtype=np.int64)
-    _runner(algorithm, debug, task.queries > 1)(
-        tokens, state_words(budget), tail_mask(budget), params, np.uint64(coins), queries, outputs, violations
-    )
-    if not np.array_equal(params, frozen):
-        raise BudgetViolation(f"algorithm {algorithm.name!r} changed its params during a run")
-    if debug and violations.any():
-        raise BudgetViolation(
-            f"algorithm {algorithm.name!r} set bits past its budget of {budget} bits "
-            f"after {int(violations.sum())} steps"
-        )
+    violations = np.zeros(tokens.shape[0], dtype=np.int64)
+    args = (tokens, state_words(budget), tail_mask(budget), params, np.uint64(coins), queries, outputs)
+    if debug:
+        top_bits = np.zeros(tokens.shape[0], dtype=np.int64)
+        _compile_guard(algorithm, lambda: _runner(algorithm, True, True)(*args, violations, top_bits))
+        if violations.any():
+            raise BudgetViolation(f"algorithm {algorithm.name!r} set bits past its budget of {budget} bits (or past "
+                                  f"the state array) after {int(violations.sum())} steps")
+        declared = int(algorithm.used_bits(task, budget))
+        if tokens.shape[0] and int(top_bits.max()) > declared:
+            raise BudgetViolation(f"algorithm {algorithm.name!r} set state bit {int(top_bits.max()) - 1} at b = "
+                                  f"{budget}: it holds more than the {declared} bits its used_bits declares")
+    else:
+        _compile_guard(algorithm, lambda: _runner(algorithm, False, task.queries > 1)(*args))
     return (outputs[:, 0] if task.queries == 1 else outputs), violations
 
 
@@ -139,13 +224,17 @@ class CellResult:
         return self.trials * self.queries
 
 
-def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: bool = False) -> CellResult:
-    """Right answers of an algorithm at a budget on `trials` streams of a task with a seed (chunked)."""
+def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: bool = False,
+             coin_seed: int = 0, params=None) -> CellResult:
+    """Right answers of an algorithm at a budget on `trials` streams of a task drawn with the stream seed, the
+    public coins drawn from the coin seed (chunked). `params` planned beforehand may be passed (a sealed sweep
+    plans every cell before it draws its stream seed)."""
     t0 = time.perf_counter()
-    coins = coins_for(seed)
-    params = algorithm.make_params(task, check_budget(budget), coins)
+    coins = coins_for(coin_seed)
+    if params is None:
+        params = algorithm.make_params(task, check_budget(budget), coins)
     successes = 0
-    for batch in task.chunks(seed, trials):
+    for batch in task.chunks(check_seed_value(seed), trials):
         outputs, _ = run_tokens(algorithm, task, batch.tokens, budget, coins, params=params, debug=debug)
         successes += int(np.count_nonzero(outputs == batch.answers))
     return CellResult(successes=successes, trials=int(trials), seconds=time.perf_counter() - t0,
@@ -177,10 +266,12 @@ def cut_states(algorithm, task: Task, prefixes: np.ndarray, budget: int, coins, 
     Equal rows mean the algorithm cannot tell the two parts apart: Bob's part then gets the same answer.
     """
     if algorithm.step not in _STATE_RUNNERS:
+        check_compiled(algorithm.step, "step", algorithm.name)
         _STATE_RUNNERS[algorithm.step] = _make_state_runner(algorithm.step)
     prefixes = np.ascontiguousarray(prefixes, dtype=np.int32)
     if params is None:
         params = algorithm.make_params(task, check_budget(budget), coins)
     states = np.empty((prefixes.shape[0], state_words(budget)), dtype=np.uint64)
-    _STATE_RUNNERS[algorithm.step](prefixes, tail_mask(budget), params, np.uint64(coins), states)
+    _compile_guard(algorithm, lambda: _STATE_RUNNERS[algorithm.step](prefixes, tail_mask(budget),
+                                                                     _sealed_params(params), np.uint64(coins), states))
     return states

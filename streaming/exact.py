@@ -47,7 +47,7 @@ def task_for_index_size(name: str, m: int, **options):
 
 def exact_rows(task, bits_list, seed: int = 0, time_limit: float = 60.0, algorithms=None, progress=None):
     """Rows for every b: the optimum (with its status), the sphere and Fano bounds, each algorithm's exact success
-    on the task's hard distribution (every x, every k, through the reduction)."""
+    on the task's hard distribution (every x, every k, through the reduction); `seed` is the coin seed."""
     m = task.index_size
     if not 1 <= m <= MAX_M:
         raise ValueError(f"exact analysis needs 1 <= m <= {MAX_M}, got {m}")

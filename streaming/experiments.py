@@ -49,10 +49,11 @@ def figure_sweeps(name: str):
     raise ValueError(f"no sweep for figure {name!r}")
 
 
-def figure_cells(name: str, trials: int | None, seed: int) -> list:
+def figure_cells(name: str, trials: int | None, seed: int, coin_seed: int = 0) -> list:
     """The cells behind a sweep figure: one list per sweep (each sweep audits its cells together)."""
     trials = trials or FIGURE_TRIALS.get(name, DEFAULT_FIGURE_TRIALS)
-    return [plan_cells(task, [n], algorithms, trials, seed, budgets=budgets, distribution=distribution, **options)
+    return [plan_cells(task, [n], algorithms, trials, seed, budgets=budgets, distribution=distribution,
+                       coin_seed=coin_seed, **options)
             for task, n, distribution, options, algorithms, budgets in figure_sweeps(name)]
 
 
@@ -61,7 +62,8 @@ EXACT_SIZES = range(4, 9)
 
 
 def exact_figure_rows(seed: int, progress=None, time_limit: float = 30.0) -> list:
-    """Index at m = 4..8, every budget 0..m: the rows behind figures/exact.png."""
+    """Index at m = 4..8, every budget 0..m: the rows behind figures/exact.png. `seed` is the algorithms' coin
+    seed (the analysis enumerates every input: there is no stream seed)."""
     rows = []
     for m in EXACT_SIZES:
         rows.extend(exact_rows(make_task("index", m), range(0, m + 1), seed=seed, time_limit=time_limit,
@@ -78,7 +80,7 @@ SCALING = [("index", "prefix"), ("index", "blockcode"), ("recall", "blockcode"),
            ("counting", "blockcode"), ("istree", "star-blockcode"), ("istree", "unionfind")]
 SCALING_SIZES = (64, 256, 1024, 4096, 16384)
 SCALING_COLUMNS = ("task", "n", "m", "reader", "target", "bits", "bits_low", "bits_high", "bound_bits", "trials",
-                   "seed", "version")
+                   "seed", "coin_seed", "version")
 
 
 def _fewest(success_at, top: int, ok) -> int:
@@ -93,7 +95,8 @@ def _fewest(success_at, top: int, ok) -> int:
     return hi
 
 
-def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, target: float = 0.9) -> dict:
+def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, target: float = 0.9,
+                coin_seed: int = 0) -> dict:
     task = make_task(task_name, n)
     alg = get_algorithm(task_name, reader)
     top = unionfind_bits(n) if reader == "unionfind" else task.index_size + 1
@@ -101,7 +104,7 @@ def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, tar
 
     def success_at(b):
         if b not in cache:
-            res = run_cell(alg, task, b, trials, seed)
+            res = run_cell(alg, task, b, trials, seed, coin_seed=coin_seed)
             cache[b] = (res.successes / trials, *clopper_pearson(res.successes, trials))
         return cache[b]
 
@@ -110,7 +113,8 @@ def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, tar
     high = _fewest(success_at, top, lambda s: s[1] >= target)  # pessimistic end: lower limit reaches it
     m = task.index_size
     return dict(task=task_name, n=n, m=m, reader=reader, target=target, bits=bits, bits_low=low, bits_high=high,
-                bound_bits=fewest_bits(sphere_success, m, target), trials=trials, seed=seed, version=__version__)
+                bound_bits=fewest_bits(sphere_success, m, target), trials=trials, seed=seed, coin_seed=coin_seed,
+                version=__version__)
 
 
 def scaling_cells(max_n: int = SCALING_SIZES[-1]):

@@ -11,12 +11,12 @@ from pathlib import Path
 
 COLUMNS = (
     "task", "distribution", "n", "reader", "budget_bits", "used_bits", "trials", "successes", "success",
-    "ci_low", "ci_high", "bound", "fano", "sphere", "achievable", "audit", "seed", "seconds", "version",
+    "ci_low", "ci_high", "bound", "fano", "sphere", "achievable", "audit", "seed", "coin_seed", "seconds", "version",
 )
 #: the probe figure's second table: each model's linear capacity at each precision
 CAPACITY_COLUMNS = ("task", "n", "m", "reader", "family", "precision", "state_bits", "success", "capacity_bits",
                     "trials", "seed", "version")
-KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed")
+KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed", "coin_seed")
 TIMING = ("seconds",)
 
 
@@ -35,10 +35,14 @@ def read_rows(path) -> list:
         with path.open(newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
-            missing = [c for c in KEY + ("success", "ci_low", "ci_high") if c not in header]
+            # files written before the coins had their own seed have no coin_seed column: still readable
+            missing = [c for c in KEY + ("success", "ci_low", "ci_high") if c not in header and c != "coin_seed"]
             if missing:
                 raise ResultsError(f"{path} is not a streambound results file (missing columns: {', '.join(missing)})")
             rows = list(reader)
+            if "coin_seed" not in header:
+                for row in rows:
+                    row["coin_seed"] = "-"
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

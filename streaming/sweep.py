@@ -3,7 +3,7 @@ file as each cell finishes; resumable."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from commcomplexity.stats import AUDIT_VIOLATION, audit, interval
 
 from . import __version__
 from .algorithms import get_algorithm, resolve_names
-from .engine import run_cell
+from .engine import check_seed_value, coins_for, run_cell, sealed_seeds
 from .results import RowWriter, cell_key, existing_keys
 from .tasks import Task, make_task
 
@@ -77,22 +77,23 @@ class Cell:
     budget: int
     trials: int
     seed: int
+    coin_seed: int = 0
 
     def key(self) -> tuple:
         """The cell's key in a results file (a row counts every scored answer: trials x the task's queries)."""
         return cell_key(dict(task=self.task.name, distribution=self.task.label(), n=self.task.n,
                              reader=self.algorithm, budget_bits=self.budget,
-                             trials=self.trials * self.task.queries, seed=self.seed))
+                             trials=self.trials * self.task.queries, seed=self.seed, coin_seed=self.coin_seed))
 
 
 def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=None, fractions=None,
-               distribution: str | None = None, **options) -> list:
+               distribution: str | None = None, coin_seed: int = 0, **options) -> list:
     """Validate everything up front (before any work) and list the cells of the grid. Fractions are of m(n), the
-    Index bits the task's hard stream embeds (the bound's m)."""
+    Index bits the task's hard stream embeds (the bound's m). The stream seed draws the streams; the coin seed,
+    apart from it, draws the public coins."""
     if isinstance(trials, bool) or int(trials) != trials or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed, coin_seed = check_seed_value(seed), check_seed_value(coin_seed, "coin seed")
     if (budgets is None) == (fractions is None):
         raise ValueError("give either budgets or fractions")
     cells = []
@@ -103,20 +104,31 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
         bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * m)) for f in fractions))
         for name in names:
             for b in bs:
-                cells.append(Cell(instance, name, int(b), int(trials), int(seed)))
+                cells.append(Cell(instance, name, int(b), int(trials), seed, coin_seed))
     return cells
 
 
-def run_cells(cells: list, done: set = frozenset(), debug: bool = False):
-    """Run the cells not in `done`, yielding one result row per finished cell (audited against its bound)."""
-    for cell in cells:
-        if cell.key() in done:
-            continue
+def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed: bool = False):
+    """Run the cells not in `done`, yielding one result row per finished cell (audited against its bound).
+
+    Sealed: the coin seed is drawn from the operating system's entropy, every cell is planned with it, and only
+    then is the stream seed drawn (so no plan, and no step, can know the streams); both are written in the rows."""
+    todo = [c for c in cells if c.key() not in done]
+    if sealed:
+        coin_seed = sealed_seeds()[1]
+        planned = [(c, get_algorithm(c.task.name, c.algorithm).make_params(c.task, c.budget, coins_for(coin_seed)))
+                   for c in todo]
+        stream_seed = sealed_seeds()[0]
+        todo = [(replace(c, seed=stream_seed, coin_seed=coin_seed), params) for c, params in planned]
+    else:
+        todo = [(c, None) for c in todo]
+    for cell, params in todo:
         algorithm = get_algorithm(cell.task.name, cell.algorithm)
-        result = run_cell(algorithm, cell.task, cell.budget, cell.trials, cell.seed, debug=debug)
+        result = run_cell(algorithm, cell.task, cell.budget, cell.trials, cell.seed, debug=debug,
+                          coin_seed=cell.coin_seed, params=params)
         yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),
                        result.successes, result.scored, cell.seed, result.seconds, cells=len(cells),
-                       streams=result.trials)
+                       streams=result.trials, coin_seed=cell.coin_seed)
 
 
 @dataclass(frozen=True)
@@ -127,10 +139,13 @@ class SweepReport:
 
 
 def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, debug: bool = False,
-              progress=None) -> SweepReport:
+              progress=None, sealed: bool = False) -> SweepReport:
     """Run a planned grid into a results file, appending and flushing each row as its cell finishes, so an
     interrupted sweep keeps what it did; with `resume`, cells already in the file are skipped. `progress(n)` is
-    told of each finished cell. Returns what was written and the rows that failed their audit."""
+    told of each finished cell. Returns what was written and the rows that failed their audit. `sealed`: the
+    seeds come from the operating system at run time (see run_cells); a sealed sweep cannot resume."""
+    if sealed and resume:
+        raise ValueError("a sealed sweep draws its seeds at run time, so it cannot resume another run's cells")
     out = Path(out)
     if overwrite and out.exists():
         out.unlink()
@@ -141,7 +156,7 @@ def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, d
                          f"or --overwrite to start afresh")
     violations, written = [], 0
     with RowWriter(out) as writer:
-        for row in run_cells(cells, done=done, debug=debug):
+        for row in run_cells(cells, done=done, debug=debug, sealed=sealed):
             writer.write(row)
             written += 1
             if row["audit"] == AUDIT_VIOLATION:
@@ -152,8 +167,9 @@ def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, d
 
 
 def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: int, seed: int, seconds: float,
-             cells: int, streams: int | None = None) -> dict:
-    """A result row for any reader (algorithm or model), with its bounds, interval and audit. `trials` counts
+             cells: int, streams: int | None = None, coin_seed="-") -> dict:
+    """A result row for any reader (algorithm or model; a reader without coins has coin seed '-'), with its
+    bounds, interval and audit. `trials` counts
     the scored answers; with several queries per stream, `streams` says how many independent streams they came
     from, and the interval and audit are Hoeffding's over the streams (conservative) instead of Clopper-Pearson."""
     bounds = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in task.bounds([budget]).items()}
@@ -176,6 +192,7 @@ def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: 
         "achievable": _fmt(bounds["achievable"]),
         "audit": audit(successes, trials, bounds["bound"], cells, groups=streams),
         "seed": seed,
+        "coin_seed": coin_seed,
         "seconds": f"{seconds:.3f}",
         "version": __version__,
     }

@@ -138,3 +138,12 @@ def test_fewest_bits_searches_past_m_when_the_curve_needs_it():
 
     need = fewest_bits(curve, 61, 0.99)
     assert need > 61 and curve(61, need) >= 0.99 > curve(61, need - 1)
+
+
+def test_the_exact_cases_are_exact():
+    """b = 0 (one message: success exactly 1/2) and b >= m (exactly 1), so `bound --bits 0` names no false winner."""
+    from commcomplexity.bounds import fano_success, random_code_success, sphere_success
+
+    for m in (1, 7, 64, 1000):
+        assert sphere_success(m, 0) == random_code_success(m, 0) == fano_success(m, 0) == 0.5
+        assert sphere_success(m, m) == random_code_success(m, m + 3) == fano_success(m, m) == 1.0

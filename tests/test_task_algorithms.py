@@ -65,8 +65,11 @@ def test_mqar_answers_every_query_from_the_same_state():
 
 def test_table_and_counters_reach_exactness_when_everything_fits():
     recall = make_task("recall", 16, "natural", keys=8, values=3)
-    res = run_cell(get_algorithm("recall", "table"), recall, 4000, 500, seed=0, debug=True)
-    assert res.successes / res.trials > 0.95  # hashing 8 keys into hundreds of slots: rare collisions
+    # hashing the 8 keys into 997 slots: a collision under one draw of the coins has probability about 0.03 (and
+    # then costs the colliding keys' queries on every stream), so average over five draws of the coins
+    rates = [run_cell(get_algorithm("recall", "table"), recall, 4000, 500, seed=0, debug=True, coin_seed=c).successes
+             / 500 for c in range(5)]
+    assert np.mean(rates) > 0.95
     counting = make_task("counting", 64, "natural", alphabet=8, threshold=3)
     assert run_cell(get_algorithm("counting", "counters"), counting, 8 * 3, 800, 0, debug=True).successes == 800
 

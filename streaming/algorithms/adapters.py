@@ -7,9 +7,10 @@ blockcode, trellis, ...) running on the same state, and maps the Index answer x_
 (``answer_value``). So the Index frontier carries over to every task. Adapters assume the hard stream's layout:
 on other distributions they answer at chance.
 
-Reserved state bits: ``adapter_reserve`` of the task's own (IsTree: the previous prefix parity), and, on a task
-with several queries, one bit for the last answer: each query is answered on a copy of the state (a temporary
-inside ``step``, which the contract allows), so the coded bits stay for the next query.
+Reserved state bits, right after the inner coder's memory: ``adapter_reserve`` of the task's own (IsTree: the
+previous prefix parity), and, on a task with several queries, one bit for the last answer: each query is answered
+on a copy of the state (a temporary inside ``step``, which the contract allows), so the coded bits stay for the
+next query.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from ..bits import get_bit, load_answer, set_bit
 from ..tasks import TASKS, IndexTask
 from .registry import Algorithm, get_algorithm, register
 
-OFF = 5  # params: task size, b, m, the task's aux constant, several queries (0/1); then the inner coder's params
+#: params: task size, b, m, the task's aux constant, several queries (0/1), the first reserved bit (right after the
+#: inner coder's memory, so the state's highest bit is its declared used_bits); then the inner coder's params
+OFF = 6
 
 
 def _reserve(task) -> int:
@@ -35,10 +38,11 @@ def _inner_task(task, b):
 def make_adapter(task_cls, name: str, inner_name: str) -> Algorithm:
     inner = get_algorithm("index", inner_name)
     inner_step, translate, to_answer = inner.step, task_cls.translate, njit(task_cls.answer_value)
+    task_reserve = task_cls.adapter_reserve
 
     def plan(task, b, coins):
         index, inner_b = _inner_task(task, b)
-        head = [task.n, b, task.index_size, task.adapter_aux, int(task.queries > 1)]
+        head = [task.n, b, task.index_size, task.adapter_aux, int(task.queries > 1), inner.used_bits(index, inner_b)]
         return np.concatenate([np.array(head, dtype=np.int64), inner.make_params(index, inner_b, coins)])
 
     @njit
@@ -50,14 +54,15 @@ def make_adapter(task_cls, name: str, inner_name: str) -> Algorithm:
             if params[1] > 0:
                 scratch = state.copy()
                 inner_step(scratch, itok, it, params[OFF:], coins)
-                set_bit(state, params[1] - 1, load_answer(scratch, params[OFF + 1]))
+                set_bit(state, params[5] + task_reserve, load_answer(scratch, params[OFF + 1]))
         else:  # with one query, the inner state holds x_k after it and later tokens are not fed
             inner_step(state, itok, it, params[OFF:], coins)
 
     @njit
     def output(state, params, coins):
         # a fixed map of the state's answer bit to the task's answer token (a value, YES/NO)
-        bit = get_bit(state, params[1] - 1) if params[4] and params[1] > 0 else load_answer(state, params[OFF + 1])
+        bit = get_bit(state, params[5] + task_reserve) if params[4] and params[1] > 0 else \
+            load_answer(state, params[OFF + 1])
         return to_answer(bit, params[2])
 
     def used_bits(task, b):

@@ -79,7 +79,7 @@ register(Algorithm(
     summary="exact union-find: a parent pointer per node; exact at its memory, a guess (YES) below it",
     memory="(N + 1) ceil(log2 N) + 1: N pointers, the pending endpoint, the cycle flag",
     plan=_uf_plan, step=_uf_step, output=read_answer,
-    used_bits=lambda task, b: unionfind_bits(task.n) if b >= unionfind_bits(task.n) else 0,
+    used_bits=lambda task, b: unionfind_bits(task.n) if b >= unionfind_bits(task.n) else min(b, 1),  # the guess
     settings=lambda task, b: f"needs {unionfind_bits(task.n)} bits" + ("" if b >= unionfind_bits(task.n) else
                                                                        ": guessing"),
     reference=lambda task: (unionfind_bits(task.n), f"union-find's memory: {unionfind_bits(task.n)} bits"),
@@ -140,6 +140,6 @@ register(Algorithm(
     summary="union-find over the T nodes it can afford (chosen by the public coins); YES unless it sees a cycle",
     memory="T ceil(log2 T) + ceil(log2 T) + 2 <= b",
     plan=_partial_plan, step=_partial_step, output=read_answer,
-    used_bits=lambda task, b: partial_bits(partial_layout(task.n, b)) if partial_layout(task.n, b) else 0,
+    used_bits=lambda task, b: partial_bits(partial_layout(task.n, b)) if partial_layout(task.n, b) else min(b, 1),
     settings=lambda task, b: f"tracks T = {partial_layout(task.n, b)} of {task.n} nodes",
 ))

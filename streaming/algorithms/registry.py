@@ -13,6 +13,9 @@ from typing import Callable
 
 import numpy as np
 
+from ..seal import ContractError, check_compiled
+from ..tasks import TASKS
+
 REGISTRY: dict = {}
 
 
@@ -44,9 +47,23 @@ class Algorithm:
 
 
 def register(algorithm: Algorithm) -> Algorithm:
+    """Add an algorithm to the registry after checking it against the contract (ContractError, one line)."""
+    if not isinstance(algorithm, Algorithm):
+        raise ContractError(f"register() takes an Algorithm record, got {type(algorithm).__name__}")
+    if not isinstance(algorithm.name, str) or not algorithm.name or "," in algorithm.name or algorithm.name.strip() \
+            != algorithm.name or algorithm.name == "all":
+        raise ContractError(f"algorithm name {algorithm.name!r} must be a non-empty word without commas (not 'all')")
+    if algorithm.task not in TASKS:
+        raise ContractError(f"algorithm {algorithm.name!r} names unknown task {algorithm.task!r}; known: "
+                            f"{', '.join(TASKS)}")
+    for role in ("plan", "used_bits", "settings"):
+        if not callable(getattr(algorithm, role)):
+            raise ContractError(f"algorithm {algorithm.name!r}: its {role} is not callable")
+    check_compiled(algorithm.step, "step", algorithm.name)
+    check_compiled(algorithm.output, "output", algorithm.name)
     key = (algorithm.task, algorithm.name)
     if key in REGISTRY:
-        raise ValueError(f"algorithm {algorithm.name!r} is already registered for task {algorithm.task!r}")
+        raise ContractError(f"algorithm {algorithm.name!r} is already registered for task {algorithm.task!r}")
     REGISTRY[key] = algorithm
     return algorithm
 

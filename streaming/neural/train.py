@@ -14,6 +14,8 @@ import numba
 import numpy as np
 import torch
 
+from ..engine import SEED_LIMIT, check_seed_value
+from ..rng import mix64
 from ..tasks import make_task, task_from_spec
 from ..tokens import NUM0
 from .probe import probe_capacity
@@ -141,6 +143,7 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
     below the full size sharing the first half of the steps. Evaluation always reads the full size."""
     if steps < 1 or batch < 1 or lr <= 0:
         raise ValueError("steps, batch and lr must be positive")
+    check_seed_value(seed)
     out = Path(out)
     dev = pick_device(device)
     torch.manual_seed(seed)
@@ -170,6 +173,13 @@ def training_step(model, optimizer, task, seed: int, batch: int, dev) -> tuple:
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     return float(loss.detach()), float((at.argmax(-1) == y).float().mean())
+
+
+def training_seed(seed: int, step: int) -> int:
+    """The stream seed of a training batch: a hash of (run seed, step) in [2^62, 2^63), a domain of its own:
+    evaluation, sweeps and probes take seeds below 2^62, so no evaluation stream can repeat a training batch."""
+    h = int(mix64(np.uint64((int(seed) * 0x9E3779B97F4A7C15 + int(step) + 0x632BE59BD9B4E019) % (1 << 64))))
+    return SEED_LIMIT + h % SEED_LIMIT
 
 
 def rounds_uniformly(precision) -> bool:
@@ -202,8 +212,7 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
-        # training streams: seeds apart from evaluation's
-        history.append(training_step(model, optimizer, current, seed * 1_000_003 + step + 1, batch, dev))
+        history.append(training_step(model, optimizer, current, training_seed(seed, step), batch, dev))
         meta["steps_done"] = step + 1
         since += 1
         passed = since >= CURRICULUM_WINDOW and \
@@ -230,6 +239,7 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
 def evaluate(model, task, trials: int, seed: int, precision=32, ranges=None):
     """Right answers (over every query of every stream) when Bob's part is read from the state at the cut, rounded
     to `precision`, and the state's bits."""
+    check_seed_value(seed)
     dev = next(model.parameters()).device
     successes = 0
     bits = None
@@ -246,6 +256,7 @@ def evaluate(model, task, trials: int, seed: int, precision=32, ranges=None):
 @torch.no_grad()
 def cut_states_of(model, task, trials: int, seed: int):
     """Flattened float32 states at the cut (trials x coordinates) and the Index bits behind each stream."""
+    check_seed_value(seed)
     dev = next(model.parameters()).device
     b = task.batch(seed, 0, trials)
     state = capture(model, torch.from_numpy(b.tokens[:, : b.cut]).long().to(dev))

@@ -181,7 +181,8 @@ class Task:
         raise NotImplementedError
 
     #: numba function (state, token, t, params) -> (Index position, Index token) or (-1, 0): the hard stream read
-    #: back as Index (params[2] = m, params[3] = ``adapter_aux``); None when the task has no adapters
+    #: back as Index (params[2] = m, params[3] = ``adapter_aux``, params[5] = the first of the task's reserved
+    #: state bits); None when the task has no adapters
     translate: ClassVar = None
 
     @property

@@ -114,9 +114,10 @@ def permutation_answers(sigma, i, j):
 @njit(cache=True)
 def translate_stars(state, token, t, params):
     """Leaf a's hub (token N or N - 1) is the prefix parity p_a; the Index bit x_(a-1) = p_a xor p_(a-1) goes to
-    Index position a - 1, with p_(a-1) kept in the state's last bit; Bob's edge (k, k+1) gives the query k."""
+    Index position a - 1, with p_(a-1) kept in the adapter's reserved bit (params[5]); Bob's edge (k, k+1) gives
+    the query k."""
     n, b = params[0], params[1]
-    parity_bit = b - 1
+    parity_bit = params[5]
     if b < 1:
         return -1, 0
     if t >= 3 and t % 3 == 0:
@@ -190,8 +191,8 @@ def random_non_tree(rng, n_nodes: int) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def bell_bits(n_nodes: int) -> int:
-    """ceil(log2(B_N + 1)): the exact memory of a deterministic always-right IsTree algorithm (one state per
-    partition of the nodes into trees, plus 'a cycle was seen')."""
+    """ceil(log2(B_N + 1)): one state per partition of the nodes into trees, plus 'a cycle was seen'. Enough for
+    an always-right deterministic algorithm; not proven to be its exact memory (see exact_memory_range)."""
     row = [1]
     for _ in range(n_nodes - 1):
         new = [row[-1]]
@@ -200,6 +201,19 @@ def bell_bits(n_nodes: int) -> int:
         row = new
     bell = row[-1]
     return bell.bit_length()  # = ceil(log2(B_N + 1))
+
+
+@lru_cache(maxsize=64)
+def exact_memory_range(n_nodes: int) -> tuple:
+    """What is proven about the state an always-right deterministic IsTree algorithm needs (positions free):
+    after t edges without a cycle, every partition of the N nodes into N - t trees can have been built and must be
+    told apart (a suffix completes one to a tree and not another), plus 'a cycle was seen': at an edge boundary
+    at least ceil(log2(max_k S(N, k) + 1)) bits (S the Stirling numbers of the second kind); mid-edge, with the
+    pending endpoint's block, up to ceil(log2(max_k k S(N, k) + 1)). Returns (lower, upper)."""
+    row = [1]  # S(i, k) for k = 0..i, built row by row
+    for i in range(1, n_nodes + 1):
+        row = [0] + [k * (row[k] if k < len(row) else 0) + row[k - 1] for k in range(1, i + 1)]
+    return max(row).bit_length(), max(k * v for k, v in enumerate(row)).bit_length()
 
 
 @dataclass(frozen=True)
@@ -274,7 +288,9 @@ class IsTreeTask(Task):
         return edges_to_tokens(edges[None])[0], int(tree)
 
     def markers(self) -> list:
-        return [(bell_bits(self.n), f"exact possible: ceil(log2(B_N + 1)) = {bell_bits(self.n)} bits")]
+        low, high = exact_memory_range(self.n)
+        return [(bell_bits(self.n), f"ceil(log2(B_N + 1)) = {bell_bits(self.n)} bits (an always-right algorithm "
+                                    f"needs {low} to {high})")]
 
     @property
     def fano_name(self) -> str:
