@@ -8,6 +8,16 @@ from streaming.benchmarks import adversary_benchmark, coder_benchmark, engine_be
 from .main import UserError, cli
 
 
+#: what one benchmark may take: tokens held at once (about 1 GiB of int32) and repeats
+LIMITS = {"tokens": 1 << 28, "repeats": 100, "steps": 100_000}
+
+
+def _bounded(**values):
+    for name, value in values.items():
+        if value > LIMITS[name]:
+            raise UserError(f"{name} = {value} is more than a benchmark takes here (at most {LIMITS[name]})")
+
+
 def _positive(**values):
     for name, value in values.items():
         if value < 1:
@@ -29,6 +39,7 @@ def bench(ctx):
 def engine(n, trials, repeats):
     """Engine tokens/s for prefix and blockcode at b = n/2 against numpy summing the same tokens (ratios)."""
     _positive(n=n, trials=trials, repeats=repeats)
+    _bounded(tokens=n * trials, repeats=repeats)
     engine_benchmark(n, trials, repeats, echo=click.echo)
 
 
@@ -40,6 +51,7 @@ def engine(n, trials, repeats):
 def coder(n, trials, algorithm, seed):
     """A coder's success against the bounds at b/n = 0.1 .. 0.9, with intervals and tokens/s."""
     _positive(n=n, trials=trials)
+    _bounded(tokens=n * trials)
     coder_benchmark(n, trials, algorithm, seed, echo=click.echo)
 
 
@@ -47,7 +59,8 @@ def coder(n, trials, algorithm, seed):
 @click.option("--n", default=64, show_default=True, type=int)
 def adversary(n):
     """Seconds to a certified witness at b = 16, 20, 24 for every Index algorithm."""
-    _positive(n=n)
+    if n <= 25:
+        raise UserError(f"--n must exceed 25 (a witness needs b < n, and the largest budget here is 24), got {n}")
     adversary_benchmark(n, echo=click.echo)
 
 
@@ -61,6 +74,7 @@ def train(n, steps, device, families):
     from .neural import need_torch
 
     _positive(n=n, steps=steps)
+    _bounded(steps=steps, tokens=n * 64)
     need_torch()
     from streaming.neural.models import FAMILIES
 

@@ -11,9 +11,9 @@ from streaming.experiments import (FIGURES, SCALING_COLUMNS, exact_figure_rows, 
                                    scaling_cells, scaling_row)
 from streaming.results import write_table
 
-from .main import UserError, cli, progress
+from .main import UserError, cli, ensure_writable, progress
 from .plotfigs import plot_exact, plot_probe
-from .plotting import plot_results, plot_scaling
+from .plotting import check_output_path, plot_results, plot_scaling
 from .sweep import sweep_into
 
 
@@ -40,9 +40,13 @@ def sweep_figure(name, trials, seed, results_dir, figures_dir, sealed=False) -> 
     """A figure drawn from budget sweeps (resumed: finished cells are kept; sealed: the CSV is replaced)."""
     _seeds(trials, seed, sealed)
     csv_path = Path(results_dir) / f"{name}.csv"
-    for i, cells in enumerate(figure_cells(name, trials, seed, coin_seed=seed)):
+    out = check_output_path(Path(figures_dir) / f"{name}.png")
+    ensure_writable(csv_path, out)
+    groups = figure_cells(name, trials, seed, coin_seed=seed)
+    for i, cells in enumerate(groups):
         sweep_into(cells, csv_path, f"{name} sweep", resume=not sealed, overwrite=sealed and i == 0, sealed=sealed)
-    out = plot_results([csv_path], Path(figures_dir) / f"{name}.png")
+    keys = None if sealed else {c.key() for cells in groups for c in cells}  # the figure draws its own cells only
+    out = plot_results([csv_path], out, keys=keys)
     click.echo(f"figure written to {out}")
     return out
 
@@ -78,6 +82,7 @@ def exact_figure(trials, seed, sealed, results_dir, figures_dir):
     """Index at m = 4..8, exact over every input: the optimal one-way protocol (an integer program per (m, b)),
     the bounds and every Index algorithm (about a minute)."""
     _, coin_seed = _seeds(trials, seed, sealed)
+    ensure_writable(Path(results_dir) / "exact.csv", Path(figures_dir) / "exact.png")
     with progress(exact_figure_steps(), "exact analysis m = 4..8") as bar:
         rows = exact_figure_rows(coin_seed, progress=lambda: bar.update(1))
     csv_path = write_table(rows, Path(results_dir) / "exact.csv", EXACT_COLUMNS, floats=("success", "seconds"))
@@ -90,6 +95,7 @@ def scaling_figure(trials, seed, sealed, results_dir, figures_dir):
     """For n from 2^6 to 2^14, the fewest state bits at which each algorithm reaches success 0.9 (bisection on the
     budget, 800 streams per step by default)."""
     seed, coin_seed = _seeds(trials, seed, sealed)
+    ensure_writable(Path(results_dir) / "scaling.csv", Path(figures_dir) / "scaling.png")
     cells = list(scaling_cells())
     rows = []
     with progress(len(cells), "scaling (bisection per cell)") as bar:

@@ -5,7 +5,9 @@ code 2; Ctrl-C keeps the rows already written.
 """
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -21,10 +23,29 @@ class UserError(click.ClickException):
 
 
 def int_list(text: str, what: str) -> list:
-    values = parse_int_list(text, what)
-    if what == "n" and any(v < 1 for v in values):
-        raise ValueError(f"n must be positive, got {min(values)}")
-    return values
+    return parse_int_list(text, what, minimum=1 if what == "n" else 0)
+
+
+def ensure_writable(*paths, folder: bool = False) -> None:
+    """Check, before any work, that every output file (or, with `folder`, output folder) can be written: its
+    parent made, a file not a folder (a folder not a file)."""
+    for path in paths:
+        if path is None:
+            continue
+        path = Path(path)
+        if folder:
+            if path.exists() and not path.is_dir():
+                raise UserError(f"{path} is a file, not a folder")
+            ensure_writable(path.parent / f".{path.name}.streambound")
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the folder {path.parent} for {path}: {exc.strerror or exc}") from None
+        if path.is_dir():
+            raise UserError(f"{path} is a folder, not a file")
+        if not os.access(path.parent, os.W_OK) or path.exists() and not os.access(path, os.W_OK):
+            raise UserError(f"{path} cannot be written (no permission)")
 
 
 def progress(length: int, label: str):

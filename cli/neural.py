@@ -10,7 +10,7 @@ from streaming.results import RowWriter
 from streaming.sweep import make_row
 from streaming.tasks import make_task
 
-from .main import UserError, cli
+from .main import UserError, cli, ensure_writable
 from .options import collect_options, task_options
 
 
@@ -65,6 +65,7 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
     from streaming.neural.train import train as do_train
 
     instance = make_task(task, n, distribution, **collect_options(kwargs))
+    ensure_writable(out, folder=True)
     with click.progressbar(length=steps, label=f"training {family} on {task} n = {n}", file=sys.stderr,
                            hidden=not sys.stderr.isatty(), show_pos=True) as bar:
         def progress(step, loss, acc):
@@ -119,9 +120,10 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
     from streaming.neural.train import (calibration_ranges, evaluate, load_run, reader_name, rounds_uniformly,
                                         task_of)
 
-    if trials < 1:
-        raise UserError("--trials must be positive")
+    if not 1 <= trials <= 1 << 24:
+        raise UserError(f"--trials must lie in 1..{1 << 24}")
     chosen = precisions(precision)
+    ensure_writable(out)
     with _row_writer(out) as writer:
         for run in runs:
             model, meta = load_run(run, device)
@@ -151,9 +153,10 @@ def probe(run, task_name, n, precision_text, trials, seed, device, out):
     from streaming.neural.pipeline import probe_rows
     from streaming.neural.train import load_run, task_of
 
-    if trials < 10:
-        raise UserError("--trials must be at least 10")
+    if not 10 <= trials <= 1 << 20:
+        raise UserError(f"--trials must lie in 10..{1 << 20}")
     chosen = precisions(precision_text)
+    ensure_writable(out)
     model, meta = load_run(run, device)
     task = task_of(meta, task_name, n)
     if not task.hard:

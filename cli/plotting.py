@@ -1,15 +1,16 @@
 """Lower-bound figures drawn from result rows: success against b/m per reader, bounds, bands, the floor."""
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from commcomplexity.info import binary_entropy
-from streaming.algorithms import reference_lines
+from streaming.algorithms import REGISTRY, reference_lines
 from streaming.experiments import SCALING_COLUMNS
-from streaming.results import read_rows, read_table
+from streaming.results import ResultsError, cell_key, duplicated_cells, read_rows, read_table
 from streaming.tasks import task_from_label
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -34,7 +35,26 @@ def _panels(rows):
     return groups
 
 
-def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = None) -> None:
+#: reader colours: none of the bounds' red and black, nor the reference lines' purple and brown
+READER_COLORS = ("C0", "C1", "C2", "C6", "C7", "C8", "C9", "#1f3b73", "#e6a100", "#2ca089", "#a05195")
+READER_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
+def _builtin_names() -> list:
+    return sorted({a.name for a in REGISTRY.values()
+                   if getattr(a.step, "py_func", a.step).__module__.startswith("streaming.")})
+
+
+def reader_style(name: str) -> tuple:
+    """(colour, marker) of a reader, the same in every figure: the built-in algorithms take distinct pairs in the
+    order of their sorted names; any other reader (a plugin, a trained model) a pair hashed from its name."""
+    builtin = _builtin_names()
+    slots = len(READER_COLORS) * len(READER_MARKERS)
+    i = builtin.index(name) if name in builtin else len(builtin) + zlib.crc32(name.encode()) % (slots - len(builtin))
+    return READER_COLORS[i % len(READER_COLORS)], READER_MARKERS[(i // len(READER_COLORS)) % len(READER_MARKERS)]
+
+
+def draw_panel(ax, task, rows, title: str | None = None) -> None:
     """One panel: every reader's success with its 95% band, the bounds, the impossible region, the floor."""
     m = task.index_size
     top_bits = max([m] + [int(r["budget_bits"]) for r in rows])
@@ -60,15 +80,14 @@ def draw_panel(ax, task, rows, title: str | None = None, colors: dict | None = N
     readers = defaultdict(list)
     for row in rows:
         readers[row["reader"]].append(row)
-    colors = colors or {name: f"C{i % 10}" for i, name in enumerate(sorted(readers))}
     for reader, rs in sorted(readers.items()):
         rs.sort(key=lambda r: int(r["budget_bits"]))
         b = np.array([int(r["budget_bits"]) for r in rs]) / m
         s = np.array([float(r["success"]) for r in rs])
         lo = np.array([float(r["ci_low"]) for r in rs])
         hi = np.array([float(r["ci_high"]) for r in rs])
-        color = colors[reader]
-        ax.plot(b, s, marker="o", ms=3, lw=1.2, color=color, label=reader)
+        color, marker = reader_style(reader)
+        ax.plot(b, s, marker=marker, ms=3.5, lw=1.2, color=color, label=reader)
         ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
         bad = [r for r in rs if r.get("audit") == "VIOLATION"]
         if bad:
@@ -95,21 +114,27 @@ def pyplot():
     return plt
 
 
-def plot_results(paths, out) -> Path:
-    """Draw every (task, distribution, n) found in the results files into one figure."""
+def plot_results(paths, out, keys=None) -> Path:
+    """Draw every (task, distribution, n) found in the results files into one figure (only the cells in `keys`
+    when given: a figure pipeline draws its own cells, whatever else its file holds). Duplicated cells (two runs
+    wrote the same cell) are refused."""
     plt = pyplot()
     out = check_output_path(out)
     rows = [r for p in paths for r in read_rows(p)]
+    if keys is not None:
+        rows = [r for r in rows if cell_key(r) in keys]
+    twice = duplicated_cells(rows)
+    if twice:
+        raise ResultsError(f"{', '.join(map(str, paths))}: {twice} rows repeat a cell another row holds (two runs "
+                           f"wrote the same cells?); keep one of each before plotting")
     if not rows:
         raise ValueError("the results files hold no rows to plot")
     panels = _panels(rows)
     cols = min(2, len(panels))
     nrows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(7.0 * cols, 7.0 * nrows), squeeze=False)
-    palette = ("C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9")  # red is the bounds' colour
-    colors = {name: palette[i % len(palette)] for i, name in enumerate(sorted({r["reader"] for r in rows}))}
     for ax, ((name, label, n), rs) in zip(axes.flat, sorted(panels.items(), key=_panel_order)):
-        draw_panel(ax, task_from_label(name, n, label), rs, colors=colors)
+        draw_panel(ax, task_from_label(name, n, label), rs)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.tight_layout()

@@ -7,11 +7,13 @@ import click
 import numpy as np
 
 from streaming.algorithms import REGISTRY, reference_lines
+from streaming.engine import check_budget
+from streaming.tasks.base import MAX_STREAM
 from streaming.experiments import fewest_bits_for
 from streaming.sweep import parse_fractions, plan_cells, run_sweep
 from streaming.tasks import TASKS, make_task
 
-from .main import UserError, cli, int_list, progress
+from .main import UserError, cli, ensure_writable, int_list, progress
 from .options import collect_options, plugin_option, task_options
 from .plotting import check_output_path, plot_results
 
@@ -24,6 +26,9 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
     for row in report.violations:
         click.echo(f"warning: audit VIOLATION: {row['reader']} at b = {row['budget_bits']}, n = {row['n']}: success "
                    f"{row['success']} (CI {row['ci_low']}..{row['ci_high']}) above the bound {row['bound']}",
+                   err=True)
+    if report.torn:
+        click.echo(f"warning: the last line of {out} was torn (cut short); it is set aside in {report.torn}",
                    err=True)
     click.echo(f"{report.written} cells written to {out} ({report.already} already there)", err=True)
     return len(report.violations)
@@ -43,7 +48,8 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
 @click.option("--sealed", is_flag=True, help="draw both seeds from the operating system's entropy at run time, "
               "after every plan is made, and write them into the rows (no code can know its streams in advance)")
 @task_options
-@click.option("--out", default="results/index.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="results file (default: results/TASK.csv); rows are appended as cells finish")
 @click.option("--resume", is_flag=True, help="skip cells already in --out")
 @click.option("--overwrite", is_flag=True, help="delete --out first")
 @click.option("--strict", is_flag=True, help="exit 1 when any cell fails its audit")
@@ -57,12 +63,14 @@ def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, coin_seed,
         raise UserError("give --budgets or --fractions, not both")
     if budgets is None and fractions is None:
         fractions = "0:1:0.0625"
+    out = out or f"results/{task}.csv"
     if plot_out:
         check_output_path(plot_out)
     cells = plan_cells(task, int_list(n_text, "n"), algorithms, trials, seed,
                        budgets=int_list(budgets, "budgets") if budgets is not None else None,
                        fractions=parse_fractions(fractions) if fractions is not None else None,
                        distribution=distribution, coin_seed=coin_seed, **collect_options(kwargs))
+    ensure_writable(out, plot_out)
     violations = sweep_into(cells, out, f"{task} sweep", resume=resume, overwrite=overwrite, debug=debug,
                             sealed=sealed)
     if plot_out:
@@ -80,6 +88,7 @@ def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, coin_seed,
 def plot(results, out):
     """Draw success against b/m per reader, with 95% bands, the bounds and the 1/2 floor."""
     check_output_path(out)
+    ensure_writable(out)
     click.echo(f"figure written to {plot_results(results, out)}")
 
 
@@ -103,8 +112,7 @@ def bound(task, n, success, bits, distribution, **kwargs):
     if t.queries > 1:
         click.echo(f"  (per query: each of the {t.queries} queries is a one-query protocol from the same cut state)")
     if bits is not None:
-        if bits < 0:
-            raise UserError(f"--bits must be non-negative, got {bits}")
+        check_budget(bits)
         values = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in t.bounds([bits]).items()}
         for key in ("sphere", "fano"):
             if np.isfinite(values[key]):
@@ -138,8 +146,10 @@ def algorithms(task, n, budget, distribution, **kwargs):
         raise UserError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}")
     if (n is None) != (budget is None):
         raise UserError("give --n and --budget together")
-    if n is not None and (n < 1 or budget < 0):
-        raise UserError("--n must be positive and --budget non-negative")
+    if n is not None and not 1 <= n <= MAX_STREAM:
+        raise UserError(f"--n must lie in 1..{MAX_STREAM}")
+    if budget is not None:
+        check_budget(budget)
     options = collect_options(kwargs)
     if (options or distribution) and task is None:
         raise UserError("--distribution and task options need --task")

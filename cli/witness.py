@@ -13,7 +13,7 @@ from streaming.algorithms import get_algorithm
 from streaming.exact import MAX_M, exact_rows, task_for_index_size
 from streaming.tasks import make_task
 
-from .main import UserError, cli, int_list
+from .main import UserError, cli, ensure_writable, int_list
 from .options import collect_options, plugin_option, task_options
 
 
@@ -32,8 +32,8 @@ def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
         raise UserError("exact enumerates the hard distribution (every x, every k): --distribution does not apply")
     if not 1 <= m <= MAX_M:
         raise UserError(f"--m must lie in 1..{MAX_M} (the enumeration has 2^m * m streams), got {m}")
-    if time_limit <= 0:
-        raise UserError("--time-limit must be positive")
+    if not 0 < time_limit <= 86400:
+        raise UserError("--time-limit must lie in (0, 86400] seconds")
     instance = task_for_index_size(task, m, **collect_options(kwargs))
     for b in int_list(bits_text, "bits"):
         click.echo(f"{task}, m = {m}, b = {b} (exact on the hard distribution: every x in {{0,1}}^{m}, every k):")
@@ -60,12 +60,13 @@ def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
 def adversary(task, algorithm, n, budget, seed, time_limit, out, distribution, **kwargs):
     """Find two inputs the algorithm cannot tell apart at the cut, so that one of them is answered wrongly
     (on the task's hard distribution, through its reduction from Index)."""
-    if budget < 0 or time_limit <= 0:
-        raise UserError("--time-limit must be positive and --budget non-negative")
+    if not time_limit > 0 or time_limit > 86400:
+        raise UserError("--time-limit must lie in (0, 86400] seconds")
     if distribution is not None:
         raise UserError("the witness search runs on the task's hard distribution: --distribution does not apply")
     instance = make_task(task, n, **collect_options(kwargs))
     alg = get_algorithm(task, algorithm)
+    ensure_writable(out)
     result = find_witness(alg, instance, budget, seed=seed, time_limit=time_limit)
     if result.witness is None:
         click.echo(f"{algorithm}, n = {n}, b = {budget}: {result.message}")
@@ -79,7 +80,6 @@ def adversary(task, algorithm, n, budget, seed, time_limit, out, distribution, *
     click.echo(f"  answer on both: {w['answer']}; correct answers: {w['correct'][0]} and {w['correct'][1]}: "
                f"stream {1 if w['answer'] != w['correct'][0] else 2} is answered wrongly")
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(w, indent=1) + "\n")
         click.echo(f"witness written to {out}")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .algorithms import get_algorithm
-from .engine import coins_for, cut_states, run_tokens
+from .engine import check_budget, coins_for, cut_states, run_tokens
 from .tasks import make_task
 from .tokens import render
 
@@ -132,8 +132,7 @@ def find_witness(algorithm, task, budget: int, seed: int = 0, time_limit: float 
 
     `task` is a task with its hard distribution; the search runs over the m embedded Index bits and builds the
     streams through the task's reduction."""
-    if budget < 0:
-        raise ValueError(f"need budget >= 0, got {budget}")
+    check_budget(budget)
     if time_limit <= 0:
         raise ValueError(f"time limit must be positive, got {time_limit}")
     if not task.hard:
@@ -247,8 +246,12 @@ def load_witness(path) -> dict:
     for key in ("x", "x_prime"):
         if len(data[key]) != m or set(data[key]) - {"0", "1"}:
             raise WitnessError(f"{path}: field {key!r} must be {m} bits")
-    if not 1 <= data["k"] <= m or data["budget"] < 0:
-        raise WitnessError(f"{path}: k or budget out of range")
+    try:
+        check_budget(data["budget"])
+    except ValueError as exc:
+        raise WitnessError(f"{path}: {exc}") from None
+    if not 1 <= data["k"] <= m:
+        raise WitnessError(f"{path}: k out of range")
     data["_task"] = task
     return data
 

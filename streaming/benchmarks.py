@@ -54,7 +54,33 @@ def engine_benchmark(n: int, trials: int, repeats: int, echo=print, algorithms=(
             out[name] = rate / numpy_rate
             echo(f"  engine {name:10s} b = {b:5d}: {rate / 1e9:6.3f} G tokens/s; numpy sum of the same tokens "
                  f"{numpy_rate / 1e9:6.3f} G tokens/s; ratio {rate / numpy_rate:.2f}")
+    _seal_costs(task, tokens, repeats, echo, out)
     return out
+
+
+def _seal_costs(task, tokens, repeats: int, echo, out: dict) -> None:
+    """What the seal costs, measured in the same run: debug mode against normal mode (prefix), and a sealed sweep
+    (seeds from the OS, every cell planned before the stream seed is drawn) against a normal one."""
+    import tempfile
+    from pathlib import Path
+
+    from .sweep import plan_cells, run_sweep
+
+    alg, b, coins = get_algorithm("index", "prefix"), task.n // 2, coins_for(0)
+    run_tokens(alg, task, tokens[:2], b, coins, debug=True)  # compile outside the timing
+    debug, normal = _best_pair(lambda: run_tokens(alg, task, tokens, b, coins, debug=True),
+                               lambda: run_tokens(alg, task, tokens, b, coins), repeats)
+    out["debug_slowdown"] = debug / normal
+    echo(f"  debug mode (guard words, bits past b, highest bit) prefix: {tokens.size / debug / 1e9:6.3f} G tokens/s, "
+         f"{debug / normal:.2f} x the time of normal mode")
+    cells = plan_cells("index", [1024], "prefix,subset,blockcode", 2000, 0, budgets=list(range(0, 1025, 128)))
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(cells[:1], Path(tmp) / "warm.csv")
+        sealed, plain = _best_pair(lambda: run_sweep(cells, Path(tmp) / f"s{time.perf_counter()}.csv", sealed=True),
+                                   lambda: run_sweep(cells, Path(tmp) / f"n{time.perf_counter()}.csv"), repeats)
+    out["sealed_ratio"] = sealed / plain
+    echo(f"  sealed sweep of {len(cells)} cells (index n = 1024, 2,000 streams each): {sealed:.3f} s; normal: "
+         f"{plain:.3f} s; ratio {sealed / plain:.3f}")
 
 
 def coder_benchmark(n: int, trials: int, algorithm: str, seed: int, echo=print) -> list:

@@ -82,6 +82,17 @@ def _make_runner(step, output, several: bool):
     return runner
 
 
+@njit(inline="always")
+def _bit_length(word):
+    """Position of the highest set bit plus one (binary search over shifts)."""
+    n = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if word >> np.uint64(shift):
+            word >>= np.uint64(shift)
+            n += shift
+    return n + (1 if word else 0)
+
+
 def _make_debug_runner(step, output):
     """The checked loop: guard words after the state, bits past b counted, the highest bit ever set measured."""
     @njit(parallel=True, error_model="numpy")
@@ -105,14 +116,13 @@ def _make_debug_runner(step, output):
                     if state[last] & ~mask:
                         bad += 1
                     state[last] &= mask
-                    for w in range(nwords - 1, -1, -1):
-                        if state[w] != 0:
-                            word = state[w]
-                            width = 0
-                            while word != 0:
-                                word >>= np.uint64(1)
-                                width += 1
-                            top = max(top, 64 * w + width)
+                    # only bits at or above the highest one seen so far can raise it: look at those words alone
+                    for w in range(nwords - 1, (top >> 6) - 1, -1):
+                        word = state[w]
+                        if w == top >> 6:
+                            word >>= np.uint64(top & 63)
+                        if word != 0:
+                            top = 64 * w + _bit_length(state[w])
                             break
                 t0 = queries[j] + 1
                 outputs[i, j] = output(state, params, coins)
@@ -158,9 +168,13 @@ class BudgetViolation(RuntimeError):
     """An algorithm wrote past its budget or its declared memory (debug mode), or broke the sealed contract."""
 
 
+#: the largest state the engine holds: 2^24 bits (2 MiB a stream), far above any task's m at the sizes it runs
+MAX_BUDGET = 1 << 24
+
+
 def check_budget(budget) -> int:
-    if isinstance(budget, bool) or int(budget) != budget or budget < 0:
-        raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
+    if isinstance(budget, bool) or int(budget) != budget or not 0 <= budget <= MAX_BUDGET:
+        raise ValueError(f"budget must be an integer in 0..{MAX_BUDGET} bits, got {budget!r}")
     return int(budget)
 
 

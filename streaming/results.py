@@ -6,6 +6,8 @@ these files.
 from __future__ import annotations
 
 import csv
+import fcntl
+import io
 import os
 from pathlib import Path
 
@@ -28,11 +30,28 @@ def cell_key(row: dict) -> tuple:
     return tuple(str(row[k]) for k in KEY)
 
 
+def torn_tail(path) -> bytes:
+    """The bytes after the file's last newline: a row cut short (by a crash or a full disk), or b""."""
+    with Path(path).open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        back = min(size, 1 << 16)
+        fh.seek(size - back)
+        tail = fh.read()
+    cut = tail.rfind(b"\n")
+    return tail[cut + 1 :]
+
+
 def read_rows(path) -> list:
-    """All rows of a results file, as dicts of strings; ResultsError for a missing, unreadable or foreign file."""
+    """All complete rows of a results file, as dicts of strings (a torn last line, cut short without its newline,
+    is left out: see ``torn_tail``); ResultsError for a missing, unreadable or foreign file."""
     path = Path(path)
     try:
         with path.open(newline="") as fh:
+            text = fh.read()
+        if text and not text.endswith("\n") and "\n" in text:
+            text = text[: text.rfind("\n") + 1]
+        with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             # files written before the coins had their own seed have no coin_seed column: still readable
@@ -60,20 +79,48 @@ def existing_keys(path) -> set:
     return {cell_key(r) for r in read_rows(path)}
 
 
+def duplicated_cells(rows) -> int:
+    """How many rows repeat a cell another row already holds (two writers, or a file pasted together)."""
+    keys = [cell_key(r) for r in rows]
+    return len(keys) - len(set(keys))
+
+
+def lock_file(fh, path) -> None:
+    """An advisory exclusive lock for the run (released when the file is closed); a second writer is refused."""
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise ResultsError(f"{path} is being written by another streambound run; wait for it or choose another "
+                           f"--out") from None
+
+
 class RowWriter:
-    """Appends rows to a results file, writing the header first when the file is new; flushes every row."""
+    """Appends rows to a results file, writing the header first when the file is new; flushes every row. It holds
+    an advisory lock on the file while open (a second writer gets one line), and sets a torn last line aside in
+    `<file>.torn` (``self.torn``) instead of appending to it."""
 
     def __init__(self, path):
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists() or self.path.stat().st_size == 0
+        self._fh = self.path.open("a", newline="")
+        lock_file(self._fh, self.path)
+        new = self.path.stat().st_size == 0
+        self.torn = None
         if not new:
             with self.path.open(newline="") as fh:
                 header = next(csv.reader(fh), [])
             if tuple(header) != COLUMNS:
+                self._fh.close()
                 raise ResultsError(f"{self.path} has other columns than a streambound results file")
-        self._fh = self.path.open("a", newline="")
+            tail = torn_tail(self.path)
+            if tail:
+                self.torn = self.path.with_name(self.path.name + ".torn")
+                with self.torn.open("ab") as side:
+                    side.write(tail + b"\n")
+                self._fh.flush()
+                os.truncate(self.path, self.path.stat().st_size - len(tail))
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
         if new:
             self._writer.writeheader()

@@ -3,6 +3,7 @@ file as each cell finishes; resumable."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,13 +13,22 @@ from commcomplexity.stats import AUDIT_VIOLATION, audit, interval
 
 from . import __version__
 from .algorithms import get_algorithm, resolve_names
-from .engine import check_seed_value, coins_for, run_cell, sealed_seeds
-from .results import RowWriter, cell_key, existing_keys
+from .engine import check_budget, check_seed_value, coins_for, run_cell, sealed_seeds
+from .results import RowWriter, cell_key, existing_keys, lock_file, read_rows
 from .tasks import Task, make_task
 
 
-def parse_int_list(text: str, what: str = "budgets") -> list:
-    """'0,64,128' or 'start:stop:step' (stop included when a step lands on it), or a mix joined by commas."""
+#: the most streams one cell reads
+MAX_TRIALS = 1 << 31
+#: the largest budget fraction of m(n) a sweep takes
+MAX_FRACTION = 64
+#: the most values one list or range may expand to (a typo such as 0:10000000000:1 is refused, not expanded)
+MAX_LIST = 100_000
+
+
+def parse_int_list(text: str, what: str = "budgets", minimum: int = 0) -> list:
+    """'0,64,128' or 'start:stop:step' (stop included when a step lands on it), or a mix joined by commas; every
+    value at least `minimum`."""
     values = []
     for part in (p.strip() for p in str(text).split(",")):
         if not part:
@@ -33,6 +43,8 @@ def parse_int_list(text: str, what: str = "budgets") -> list:
                 raise ValueError(f"bad range {part!r} in {what}: start, stop and step must be integers") from None
             if step <= 0 or stop < start:
                 raise ValueError(f"bad range {part!r} in {what}: need step > 0 and stop >= start")
+            if (stop - start) // step + 1 + len(values) > MAX_LIST:
+                raise ValueError(f"range {part!r} in {what} has more than {MAX_LIST} values")
             values.extend(range(start, stop + 1, step))
         else:
             try:
@@ -41,8 +53,9 @@ def parse_int_list(text: str, what: str = "budgets") -> list:
                 raise ValueError(f"bad value {part!r} in {what}: expected an integer") from None
     if not values:
         raise ValueError(f"no {what} given")
-    if any(v < 0 for v in values):
-        raise ValueError(f"{what} must be non-negative, got {min(values)}")
+    if min(values) < minimum:
+        kind = "positive" if minimum == 1 else f"at least {minimum}" if minimum else "non-negative"
+        raise ValueError(f"{what} must be {kind}, got {min(values)}")
     return list(dict.fromkeys(values))
 
 
@@ -55,18 +68,23 @@ def parse_fractions(text: str) -> list:
         try:
             if ":" in part:
                 start, stop, step = (float(p) for p in part.split(":"))
-                if step <= 0 or stop < start:
+                if not (math.isfinite(start) and math.isfinite(stop) and math.isfinite(step)) or step <= 0 or \
+                        stop < start:
                     raise ValueError
                 count = int(math.floor((stop - start) / step + 1e-9)) + 1
+                if count + len(values) > MAX_LIST:
+                    raise ValueError(f"bad fraction range {part!r}: more than {MAX_LIST} values")
                 values.extend(start + i * step for i in range(count))
             else:
                 values.append(float(part))
         except ValueError:
             raise ValueError(f"bad fraction range {part!r}: write start:stop:step or a number") from None
+        if not all(math.isfinite(v) for v in values) or len(values) > MAX_LIST:
+            raise ValueError(f"bad fractions {part!r}: finite numbers, at most {MAX_LIST} of them")
     if not values:
         raise ValueError("no fractions given")
-    if any(v < 0 for v in values):
-        raise ValueError("fractions must be non-negative")
+    if any(v < 0 for v in values) or any(v > MAX_FRACTION for v in values):
+        raise ValueError(f"fractions must lie in 0..{MAX_FRACTION} (of m(n)), got {min(values) if min(values) < 0 else max(values):g}")
     return values
 
 
@@ -91,8 +109,8 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
     """Validate everything up front (before any work) and list the cells of the grid. Fractions are of m(n), the
     Index bits the task's hard stream embeds (the bound's m). The stream seed draws the streams; the coin seed,
     apart from it, draws the public coins."""
-    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    if isinstance(trials, bool) or int(trials) != trials or not 1 <= trials <= MAX_TRIALS:
+        raise ValueError(f"trials must be an integer in 1..{MAX_TRIALS}, got {trials!r}")
     seed, coin_seed = check_seed_value(seed), check_seed_value(coin_seed, "coin seed")
     if (budgets is None) == (fractions is None):
         raise ValueError("give either budgets or fractions")
@@ -102,6 +120,8 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
         names = [a.name for a in resolve_names(task, algorithms)]
         m = instance.index_size
         bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * m)) for f in fractions))
+        for b in bs:
+            check_budget(b)
         for name in names:
             for b in bs:
                 cells.append(Cell(instance, name, int(b), int(trials), seed, coin_seed))
@@ -136,6 +156,7 @@ class SweepReport:
     written: int
     already: int
     violations: list
+    torn: Path | None = None  # where a torn last line of the file was set aside
 
 
 def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, debug: bool = False,
@@ -143,27 +164,65 @@ def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, d
     """Run a planned grid into a results file, appending and flushing each row as its cell finishes, so an
     interrupted sweep keeps what it did; with `resume`, cells already in the file are skipped. `progress(n)` is
     told of each finished cell. Returns what was written and the rows that failed their audit. `sealed`: the
-    seeds come from the operating system at run time (see run_cells); a sealed sweep cannot resume."""
+    seeds come from the operating system at run time (see run_cells); a sealed sweep cannot resume.
+
+    The file is locked for the run (a second writer is refused). `overwrite` replaces a results file (never a
+    foreign one) only when the sweep finishes, or is interrupted with rows to keep: the rows go to `<out>.new`
+    first, so a sweep that fails early leaves the old rows where they were."""
     if sealed and resume:
         raise ValueError("a sealed sweep draws its seeds at run time, so it cannot resume another run's cells")
     out = Path(out)
-    if overwrite and out.exists():
-        out.unlink()
-    done = existing_keys(out)
-    already = sum(1 for c in cells if c.key() in done)
-    if already and not resume:
-        raise ValueError(f"{out} already holds {already} of these cells: pass --resume to skip them "
-                         f"or --overwrite to start afresh")
-    violations, written = [], 0
+    if overwrite and out.exists() and out.stat().st_size:
+        read_rows(out)  # refuses a file that is not a results file (ResultsError, one line)
+        guard = out.open("a")
+        lock_file(guard, out)
+        try:
+            report = _sweep_rows(cells, out.with_name(out.name + ".new"), set(), debug, progress, sealed, out)
+        finally:
+            guard.close()
+        return report
     with RowWriter(out) as writer:
-        for row in run_cells(cells, done=done, debug=debug, sealed=sealed):
-            writer.write(row)
-            written += 1
-            if row["audit"] == AUDIT_VIOLATION:
-                violations.append(row)
-            if progress is not None:
-                progress(1)
-    return SweepReport(written, already, violations)
+        done = set() if overwrite else existing_keys(out)
+        already = sum(1 for c in cells if c.key() in done)
+        if already and not resume:
+            raise ValueError(f"{out} already holds {already} of these cells: pass --resume to skip them "
+                             f"or --overwrite to start afresh")
+        return _write_rows(writer, cells, done, debug, progress, sealed, already)
+
+
+def _sweep_rows(cells, new, done, debug, progress, sealed, out) -> SweepReport:
+    """Write every cell into a fresh file `new`, then move it over `out` (also after an interrupt with rows)."""
+    new.unlink(missing_ok=True)
+    writer = RowWriter(new)
+    report = None
+    try:
+        report = _write_rows(writer, cells, done, debug, progress, sealed, 0)
+    except KeyboardInterrupt:
+        writer.close()
+        if len(read_rows(new)):
+            os.replace(new, out)
+        else:
+            new.unlink(missing_ok=True)
+        raise
+    except BaseException:
+        writer.close()
+        new.unlink(missing_ok=True)
+        raise
+    writer.close()
+    os.replace(new, out)
+    return report
+
+
+def _write_rows(writer, cells, done, debug, progress, sealed, already) -> SweepReport:
+    violations, written = [], 0
+    for row in run_cells(cells, done=done, debug=debug, sealed=sealed):
+        writer.write(row)
+        written += 1
+        if row["audit"] == AUDIT_VIOLATION:
+            violations.append(row)
+        if progress is not None:
+            progress(1)
+    return SweepReport(written, already, violations, writer.torn)
 
 
 def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: int, seed: int, seconds: float,

@@ -352,3 +352,29 @@ def test_training_streams_live_in_their_own_seed_domain():
 
     with pytest.raises(ValueError, match="2\\^62"):
         evaluate(None, task, 10, training_seed(0, 0))
+
+
+def test_installed_entry_points_register_algorithms(monkeypatch, capsys):
+    """A package's `streambound.algorithms` entry point is loaded by every command; a broken one is one line."""
+    import streaming.plugins as plugins
+
+    class EntryPoint:
+        def __init__(self, name, load):
+            self.name, self.value, self.load = name, f"pkg:{name}", load
+
+    def good():
+        register(plain(name="from-a-package", step=get_algorithm("index", "prefix").step))
+
+    def bad():
+        raise ImportError("no module named pkg")
+
+    try:
+        monkeypatch.setattr(plugins, "entry_points", lambda group: [EntryPoint("good", good)])
+        code, out, _ = run_cli(["algorithms", "--task", "index"], capsys)
+        assert code == 0 and "from-a-package" in out
+        monkeypatch.setattr(plugins, "entry_points", lambda group: [EntryPoint("bad", bad)])
+        code, _, err = run_cli(["algorithms"], capsys)
+        assert code == 2 and "entry point bad" in err and len(err.strip().splitlines()) == 1
+    finally:
+        REGISTRY.pop(("index", "from-a-package"), None)
+        plugins._LOADED.pop("entry point good (pkg:good)", None)

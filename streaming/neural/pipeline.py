@@ -71,7 +71,7 @@ def probe_pipeline(runs_dir: Path, results_dir: Path, trials: int, seed: int, de
             continue
         with progress(spec.steps, f"training {spec.name}") as bar:
             train(make_task("index", spec.n), spec.family, spec.size, spec.steps, path, lr=spec.lr, seed=0,
-                  device=device, resume_run=True, progress=lambda *_: bar.update(1))
+                  device=device, resume_run=(path / "config.json").is_file(), progress=lambda *_: bar.update(1))
     results_csv, capacity_csv = results_dir / "probe.csv", results_dir / "probe-capacity.csv"
     if results_csv.exists():
         results_csv.unlink()  # the models' rows are recomputed each time (a run may have trained further)

@@ -23,6 +23,8 @@ from .models import ModelConfig, build_model, config_for
 from .state import calibrate, capture, flatten, resume, round_state, state_bits
 
 FORMAT = "streambound-model"
+#: the longest stream a neural reader is built for (position codes and attention grow with it)
+MAX_MODEL_LEN = 1 << 16
 
 
 class CheckpointError(ValueError):
@@ -141,10 +143,18 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
     accuracy over the last 200 steps reaches 0.9, up to the task's own size (the model, sized for the full
     stream, reads the shorter ones unchanged); a stage that does not pass moves on at its deadline, the stages
     below the full size sharing the first half of the steps. Evaluation always reads the full size."""
-    if steps < 1 or batch < 1 or lr <= 0:
-        raise ValueError("steps, batch and lr must be positive")
+    if not 1 <= steps <= 1 << 30 or not 1 <= batch <= 1 << 16 or not 0 < lr <= 10:
+        raise ValueError("steps (1..2^30), batch (1..65536) and lr (0..10] are out of range")
+    if task.length > MAX_MODEL_LEN:
+        raise ValueError(f"{task.name} at n = {task.n} has {task.length}-token streams; the neural readers take at "
+                         f"most {MAX_MODEL_LEN}")
     check_seed_value(seed)
     out = Path(out)
+    if resume_run and not (out / "config.json").is_file():
+        raise ValueError(f"{out}: no run to resume there (no config.json)")
+    if not resume_run and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out} already holds {'a run' if (out / 'config.json').exists() else 'files'}: pass "
+                         f"--resume to continue it, or choose another --out")
     dev = pick_device(device)
     torch.manual_seed(seed)
     if dev.type == "cpu":
@@ -190,7 +200,7 @@ def rounds_uniformly(precision) -> bool:
 def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
            frozen_embedding) -> dict:
     done = 0
-    if resume_run and (out / "config.json").exists():
+    if resume_run:
         model, meta = load_run(out, str(dev))
         model.train()
         done = int(meta["steps_done"])

@@ -27,6 +27,10 @@ from .index_stream import index_streams
 
 #: the most tokens one chunk of a batch holds (64 MiB of int32), so large n never materialises whole
 CHUNK_TOKENS = 1 << 24
+#: the longest stream a task may have (one stream is one chunk at least: 128 MiB of int32, plus its Index bits)
+MAX_STREAM = 1 << 25
+#: the largest option value (alphabets, thresholds, queries), so every token fits an int32
+MAX_OPTION = (1 << 31) - 1
 
 
 def option(default, *, short: str, help: str, kind=int, used_by: tuple | None = None):
@@ -85,6 +89,8 @@ class Task:
             raise ValueError(f"unknown distribution {distribution!r} for task {self.name}; "
                              f"known: {', '.join(self.distributions)}")
         self._set("distribution", distribution)
+        if self.n > MAX_STREAM:
+            raise ValueError(f"{self.size_name} = {self.n} is too large: streams hold at most {MAX_STREAM} tokens")
         for f in self.option_fields():
             value = getattr(self, f.name)
             if value is None:
@@ -93,8 +99,15 @@ class Task:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
                     not np.isfinite(value) or (kind is int and int(value) != value):
                 raise ValueError(f"{f.name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+            if abs(value) > MAX_OPTION:
+                raise ValueError(f"{f.name} = {value!r} is too large (at most {MAX_OPTION})")
             self._set(f.name, kind(value))
         self.validate()
+        if self.length > MAX_STREAM:
+            raise ValueError(f"{self.name} at {self.size_name} = {self.n} has {self.length}-token streams; at most "
+                             f"{MAX_STREAM} fit")
+        if NUM0 + self.vocab > MAX_OPTION:
+            raise ValueError(f"{self.name}: {self.vocab} numbers do not fit the int32 tokens")
 
     def _set(self, name: str, value) -> None:
         object.__setattr__(self, name, value)

@@ -40,6 +40,9 @@ class CgramTask(Task):
     def validate(self) -> None:
         if self.c < 2:
             raise ValueError(f"c must be an integer >= 2, got {self.c!r}")
+        if self.keys < 1 or self.values < 2:
+            raise ValueError(f"the key alphabet needs at least 1 key and the value alphabet 2 values, got "
+                             f"K = {self.keys}, V = {self.values}")
         if self.n < self.c:
             raise ValueError(f"c-gram retrieval needs n >= c tokens, got n = {self.n}, c = {self.c}")
         if self.distribution == "natural":

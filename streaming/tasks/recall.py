@@ -62,6 +62,9 @@ class RecallTask(Task):
             raise ValueError(f"{self.name} needs n >= 2 tokens (one pair), got {self.n}")
         if self.keys is None:
             self._set("keys", self.pairs)
+        if self.keys < 1 or self.values < 2:
+            raise ValueError(f"the key alphabet needs at least 1 key and the value alphabet 2 values, got "
+                             f"K = {self.keys}, V = {self.values}")
         if self.distribution == "natural":
             if self.keys < self.pairs:
                 raise ValueError(f"the key alphabet ({self.keys}) is smaller than the number of pairs ({self.pairs})")
