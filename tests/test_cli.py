@@ -103,8 +103,8 @@ def test_interrupted_sweep_keeps_finished_rows(tmp_path, capsys, monkeypatch):
 
     real = sweep_module.run_cells
 
-    def interrupted(cells, done=frozenset(), debug=False):
-        for i, row in enumerate(real(cells, done, debug)):
+    def interrupted(cells, done=frozenset(), debug=False, sealed=False):
+        for i, row in enumerate(real(cells, done, debug, sealed)):
             if i == 2:
                 raise KeyboardInterrupt
             yield row
@@ -166,12 +166,15 @@ def test_audit_passes_for_every_algorithm_at_n_256(name, tmp_path, capsys):
 
 
 def test_the_audit_is_not_vacuous(tmp_path, capsys):
-    """The coders come close to the bound, so a memory accounting bug would push them over it."""
-    out = tmp_path / "a.csv"
-    run_cli(["sweep", "--n", "256", "--budgets", "64:192:64", "--algorithms", "trellis", "--trials", "3000",
-             "--out", str(out)], capsys)
-    gaps = [float(r["bound"]) - float(r["success"]) for r in read(out)]
-    assert max(gaps) < 0.04
+    """The coders come close to the bound, so a memory accounting bug would push them over it: averaged over three
+    draws of the public coins (its codes are random), trellis sits within 0.05 of the bound at n = 256."""
+    gaps = []
+    for coin_seed in range(3):
+        out = tmp_path / f"a{coin_seed}.csv"
+        run_cli(["sweep", "--n", "256", "--budgets", "64:192:64", "--algorithms", "trellis", "--trials", "3000",
+                 "--coin-seed", str(coin_seed), "--out", str(out)], capsys)
+        gaps.append([float(r["bound"]) - float(r["success"]) for r in read(out)])
+    assert max(sum(g) / 3 for g in zip(*gaps)) < 0.05
 
 
 def test_audit_flags_a_cell_above_its_bound():
