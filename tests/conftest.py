@@ -3,6 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
+from cli.main import main
+
 
 def all_instances(n: int):
     """Every (x, k) of Index on n bits: x as (2^n * n) x n, k as the matching queries."""
@@ -15,3 +17,11 @@ def all_instances(n: int):
 @pytest.fixture
 def instances():
     return all_instances
+
+
+def run_cli(args, capsys):
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err

@@ -5,17 +5,10 @@ import sys
 
 import pytest
 
-from cli.main import main
+from tests.conftest import run_cli
 from streaming.algorithms import REGISTRY, algorithms_for
 from streaming.results import COLUMNS, TIMING
 from streaming.sweep import parse_fractions, parse_int_list
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 def read(path):

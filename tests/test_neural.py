@@ -167,14 +167,7 @@ def test_rounding_error_shrinks_with_precision():
 
 
 # --- train / eval / probe commands -----------------------------------------------------------------------------------
-from cli.main import main  # noqa: E402
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
+from tests.conftest import run_cli  # noqa: E402
 
 
 def test_train_eval_probe_round_trip(tmp_path, capsys):

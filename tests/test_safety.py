@@ -8,18 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
-from streaming.results import COLUMNS, RowWriter, ResultsError, cell_key, read_rows
+from tests.conftest import run_cli
+from streaming.results import COLUMNS, RowWriter, cell_key, read_rows
 from streaming.sweep import plan_cells, run_sweep
 
 SWEEP = ["sweep", "--n", "32", "--budgets", "0:32:16", "--algorithms", "prefix", "--trials", "100"]
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 def rows(path):

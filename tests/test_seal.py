@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from numba import njit
 
-from cli.main import main
+from tests.conftest import run_cli
 from commcomplexity.stats import clopper_pearson
 from streaming.algorithms import REGISTRY, Algorithm, get_algorithm, register
-from streaming.bits import get_bit, get_bits, read_answer, set_bit, set_bits, store_answer
+from streaming.bits import get_bit, get_bits, read_answer, set_bit, store_answer
 from streaming.engine import (SEED_LIMIT, BudgetViolation, coins_for, run_cell, run_tokens)
 from streaming.rng import draw
 from streaming.seal import ContractError
@@ -24,13 +24,6 @@ from streaming.tasks import make_task
 from streaming.tokens import NUM0
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 @pytest.fixture
@@ -340,7 +333,7 @@ def test_replay_refuses_any_edited_field(field, value, tmp_path, capsys):
 
 
 def test_training_streams_live_in_their_own_seed_domain():
-    torch = pytest.importorskip("torch")  # noqa: F841
+    pytest.importorskip("torch")
     from streaming.neural.train import training_seed
 
     seeds = {training_seed(s, step) for s in range(3) for step in range(2000)}
