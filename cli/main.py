@@ -76,7 +76,11 @@ def main(argv=None) -> None:
     except OverflowError:
         click.echo("streambound: error: a number given is too large for this machine", err=True)
         sys.exit(2)
-    except (ValueError, TypeError, ResultsError, WitnessError, BudgetViolation, FileNotFoundError, OSError) as exc:
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"streambound: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except (ValueError, TypeError, ResultsError, WitnessError, BudgetViolation) as exc:
         click.echo(f"streambound: error: {exc}", err=True)
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

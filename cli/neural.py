@@ -6,7 +6,7 @@ import sys
 import click
 import numpy as np
 
-from streaming.results import RowWriter
+from streaming.results import RowWriter, cell_key, existing_keys
 from streaming.sweep import make_row
 from streaming.tasks import make_task
 
@@ -95,9 +95,32 @@ class _NoRows:
         pass
 
 
+class _NewRows:
+    """A RowWriter that refuses a row whose cell the file already holds (as sweep does without --resume)."""
+
+    def __init__(self, out):
+        self._writer = RowWriter(out)
+        self._done = existing_keys(out)
+        self.path = out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self._writer.close()
+        return False
+
+    def write(self, row) -> None:
+        if cell_key(row) in self._done:
+            raise UserError(f"{self.path} already holds the cell {row['reader']} at {row['budget_bits']} bits with "
+                            f"these trials and seed; choose another --out")
+        self._writer.write(row)
+        self._done.add(cell_key(row))
+
+
 def _row_writer(out):
-    """A RowWriter appending to `out`, or one that keeps nothing when there is no `out`."""
-    return RowWriter(out) if out else _NoRows()
+    """A writer appending new cells to `out`, or one that keeps nothing when there is no `out`."""
+    return _NewRows(out) if out else _NoRows()
 
 
 def _run_task_options(fn):

@@ -129,6 +129,10 @@ def plot_results(paths, out, keys=None) -> Path:
                            f"wrote the same cells?); keep one of each before plotting")
     if not rows:
         raise ValueError("the results files hold no rows to plot")
+    points = [(r["task"], r["distribution"], r["n"], r["reader"], r["budget_bits"]) for r in rows]
+    if len(points) != len(set(points)):
+        raise ResultsError(f"{', '.join(map(str, paths))}: {len(points) - len(set(points))} points are drawn twice "
+                           f"(the same reader and budget with other trials or seeds); plot one run at a time")
     panels = _panels(rows)
     cols = min(2, len(panels))
     nrows = (len(panels) + cols - 1) // cols

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from streaming.adversary import find_witness
+from streaming.adversary import WitnessError, find_witness, load_witness
 from streaming.adversary import replay as replay_witness
 from streaming.algorithms import get_algorithm
 from streaming.exact import MAX_M, exact_rows, task_for_index_size
@@ -67,6 +67,11 @@ def adversary(task, algorithm, n, budget, seed, time_limit, out, distribution, *
     instance = make_task(task, n, **collect_options(kwargs))
     alg = get_algorithm(task, algorithm)
     ensure_writable(out)
+    if out and Path(out).exists() and Path(out).stat().st_size:
+        try:
+            load_witness(out)
+        except WitnessError:
+            raise UserError(f"{out} exists and is not a streambound witness: refusing to replace it") from None
     result = find_witness(alg, instance, budget, seed=seed, time_limit=time_limit)
     if result.witness is None:
         click.echo(f"{algorithm}, n = {n}, b = {budget}: {result.message}")

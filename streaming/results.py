@@ -93,6 +93,9 @@ def lock_file(fh, path) -> None:
         fh.close()
         raise ResultsError(f"{path} is being written by another streambound run; wait for it or choose another "
                            f"--out") from None
+    except OSError as exc:
+        fh.close()
+        raise ResultsError(f"{path}: cannot be used as a results file ({exc.strerror or exc})") from None
 
 
 class RowWriter:
@@ -123,16 +126,25 @@ class RowWriter:
                 os.truncate(self.path, self.path.stat().st_size - len(tail))
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
         if new:
-            self._writer.writeheader()
+            self._guard(self._writer.writeheader)
+
+    def _guard(self, write) -> None:
+        """Write, flush and sync, with a failure (full disk, a special file) as one line naming the file."""
+        try:
+            write()
             self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise ResultsError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
 
     def write(self, row: dict) -> None:
-        self._writer.writerow({c: row.get(c, "") for c in COLUMNS})
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._guard(lambda: self._writer.writerow({c: row.get(c, "") for c in COLUMNS}))
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:
+            pass
 
     def __enter__(self):
         return self

@@ -30,7 +30,10 @@ def parse_int_list(text: str, what: str = "budgets", minimum: int = 0) -> list:
     """'0,64,128' or 'start:stop:step' (stop included when a step lands on it), or a mix joined by commas; every
     value at least `minimum`."""
     values = []
-    for part in (p.strip() for p in str(text).split(",")):
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) > 1 and not all(parts):
+        raise ValueError(f"bad {what} {text!r}: an empty item in the list")
+    for part in parts:
         if not part:
             continue
         if ":" in part:

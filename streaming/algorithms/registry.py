@@ -8,7 +8,7 @@ and params[1] = b by convention), ``step(state, token, t, params, coins)`` and `
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -40,10 +40,42 @@ class Algorithm:
     reference: Callable | None = None
 
     def make_params(self, task, b: int, coins) -> np.ndarray:
-        params = np.ascontiguousarray(self.plan(task, int(b), int(coins)), dtype=np.int64)
+        params = np.ascontiguousarray(_guarded(self, "plan", self.plan)(task, int(b), int(coins)), dtype=np.int64)
         if params.ndim != 1 or params.shape[0] < 2 or params[0] != task.n or params[1] != b:
             raise ValueError(f"plan of {self.name!r} must return int64 params starting with n, b")
         return params
+
+
+def _guarded(algorithm, role: str, fn):
+    """`fn` with its failures turned into one line naming the algorithm (a plugin's bug is not a traceback)."""
+    def call(*args):
+        try:
+            return fn(*args)
+        except ContractError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (whatever the user's code raised)
+            raise ContractError(f"algorithm {algorithm.name!r}: its {role} failed: {type(exc).__name__}: {exc}") \
+                from None
+    return call
+
+
+def _checked_used_bits(algorithm, fn):
+    def used_bits(task, b):
+        value = _guarded(algorithm, "used_bits", fn)(task, b)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= b:
+            raise ContractError(f"algorithm {algorithm.name!r}: used_bits returned {value!r} at b = {b}; it must be "
+                                f"an integer in 0..b")
+        return int(value)
+    return used_bits
+
+
+def _checked_settings(algorithm, fn):
+    def settings(task, b):
+        value = _guarded(algorithm, "settings", fn)(task, b)
+        if not isinstance(value, str):
+            raise ContractError(f"algorithm {algorithm.name!r}: settings returned {type(value).__name__}, not text")
+        return value
+    return settings
 
 
 def register(algorithm: Algorithm) -> Algorithm:
@@ -61,6 +93,9 @@ def register(algorithm: Algorithm) -> Algorithm:
             raise ContractError(f"algorithm {algorithm.name!r}: its {role} is not callable")
     check_compiled(algorithm.step, "step", algorithm.name)
     check_compiled(algorithm.output, "output", algorithm.name)
+    # memory and settings are checked on every call: an integer in 0..b, and text
+    algorithm = replace(algorithm, used_bits=_checked_used_bits(algorithm, algorithm.used_bits),
+                        settings=_checked_settings(algorithm, algorithm.settings))
     key = (algorithm.task, algorithm.name)
     if key in REGISTRY:
         raise ContractError(f"algorithm {algorithm.name!r} is already registered for task {algorithm.task!r}")

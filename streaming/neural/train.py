@@ -202,6 +202,10 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
     done = 0
     if resume_run:
         model, meta = load_run(out, str(dev))
+        if meta["model"]["family"] != family or meta["task"] != task.spec():
+            raise ValueError(f"{out} holds a {meta['model']['family']} run on {meta['task']['name']} n = "
+                             f"{meta['task']['n']} ({meta['task']['distribution']}); --resume continues it with the "
+                             f"same --model, --task, --n and options")
         model.train()
         done = int(meta["steps_done"])
     else:
