@@ -107,7 +107,10 @@ class RowWriter:
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", newline="")
+        try:
+            self._fh = self.path.open("a", newline="")
+        except OSError as exc:
+            raise ResultsError(f"{self.path}: cannot be opened for writing ({exc.strerror or exc})") from None
         lock_file(self._fh, self.path)
         new = self.path.stat().st_size == 0
         self.torn = None
