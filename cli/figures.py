@@ -37,8 +37,9 @@ def _seeds(trials, seed, sealed) -> tuple:
 
 
 def sweep_figure(name, trials, seed, results_dir, figures_dir, sealed=False) -> Path:
-    """A figure drawn from budget sweeps (resumed: finished cells are kept; sealed: the CSV is replaced)."""
-    _seeds(trials, seed, sealed)
+    """A figure drawn from budget sweeps (resumed: finished cells are kept; sealed: the CSV is replaced and the
+    sweeps draw their own seeds at run time)."""
+    _seeds(trials, seed, False)
     csv_path = Path(results_dir) / f"{name}.csv"
     out = check_output_path(Path(figures_dir) / f"{name}.png")
     ensure_writable(csv_path, out)
