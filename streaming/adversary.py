@@ -194,6 +194,11 @@ def find_witness(algorithm, task, budget: int, seed: int = 0, time_limit: float 
                                 f"(the algorithm can be exact with b = {budget} >= m = {m})")
         raise RuntimeError("pigeonhole violated: 2^(b+1) parts in distinct b-bit states")
 
+    if budget >= m:  # too many parts to enumerate, and no pigeonhole: a fooling pair need not exist at all
+        return SearchResult(None, "skipped", tries, time.perf_counter() - t0,
+                            f"b = {budget} >= m = {m}: the state can hold all of x, so a fooling pair need not "
+                            f"exist, and 2^{m} parts are too many to enumerate (use b < m)")
+
     # 3. birthday search over random parts
     expected = math.sqrt(math.pi / 2 * 2.0 ** min(budget, m))
     all_keys, all_states, all_x = [], [], []

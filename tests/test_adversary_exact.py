@@ -45,8 +45,9 @@ def test_single_bit_pass_and_exhaustive_no_witness_for_exact_algorithms():
 
 def test_birthday_search_gives_up_honestly():
     alg = get_algorithm("index", "prefix")
-    # b = 40 > n of the certified range, and prefix stores everything it reads: the single-bit pass is skipped
-    result = find_witness(alg, index(40), 40, seed=0, time_limit=0.5, certified_max_bits=4)
+    # b = 58 < m = 60, past the certified range (the single-bit pass skipped): prefix keeps the first 58 bits, so a
+    # birthday search over random parts would need about 2^29 of them
+    result = find_witness(alg, index(60), 58, seed=0, time_limit=0.5, certified_max_bits=4, single_bit=False)
     assert result.witness is None and "gave up" in result.message
 
 
@@ -193,3 +194,12 @@ def test_istree_exact_enumeration_and_monte_carlo():
             res = run_cell(alg, task, bits, 20000, seed=0)
             lo, hi = clopper_pearson(res.successes, res.trials, confidence=0.999)
             assert lo <= exact <= hi, (name, bits, exact, lo, hi)
+
+
+def test_no_search_when_the_state_can_hold_everything(capsys):
+    """b >= m beyond the enumerable sizes: said at once, not a birthday search run to its time limit."""
+    result = find_witness(get_algorithm("index", "prefix"), index(64), 99999, seed=0, time_limit=30)
+    assert result.witness is None and result.method == "skipped" and result.seconds < 5
+    with pytest.raises(SystemExit) as exc:
+        main(["adversary", "--algorithm", "prefix", "--n", "64", "--budget", "64"])
+    assert exc.value.code == 0 and "need not exist" in capsys.readouterr().out
