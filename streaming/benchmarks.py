@@ -1,7 +1,9 @@
 """Benchmarks that print ratios measured in one run (never timed unit tests); `streambound bench` calls them."""
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -16,6 +18,7 @@ from .algorithms.registry import Algorithm
 from .bits import get_bits, read_answer, set_bits
 from .engine import coins_for, run_cell, run_tokens
 from .rng import mix64
+from .sweep import plan_cells, run_sweep
 from .tasks import make_task
 from .tokens import NUM0
 
@@ -61,11 +64,6 @@ def engine_benchmark(n: int, trials: int, repeats: int, echo=print, algorithms=(
 def _seal_costs(task, tokens, repeats: int, echo, out: dict) -> None:
     """What the seal costs, measured in the same run: debug mode against normal mode (prefix), and a sealed sweep
     (seeds from the OS, every cell planned before the stream seed is drawn) against a normal one."""
-    import tempfile
-    from pathlib import Path
-
-    from .sweep import plan_cells, run_sweep
-
     alg, b, coins = get_algorithm("index", "prefix"), task.n // 2, coins_for(0)
     run_tokens(alg, task, tokens[:2], b, coins, debug=True)  # compile outside the timing
     debug, normal = _best_pair(lambda: run_tokens(alg, task, tokens, b, coins, debug=True),

@@ -159,9 +159,14 @@ def check_seed_value(seed, what: str = "seed") -> int:
     return int(seed)
 
 
+def sealed_seed() -> int:
+    """A seed from the operating system's entropy: unknown to any code before it is drawn."""
+    return secrets.randbelow(SEED_LIMIT)
+
+
 def sealed_seeds() -> tuple:
-    """(stream seed, coin seed) from the operating system's entropy: unknown to any code before the run."""
-    return secrets.randbelow(SEED_LIMIT), secrets.randbelow(SEED_LIMIT)
+    """(stream seed, coin seed), each from the operating system's entropy."""
+    return sealed_seed(), sealed_seed()
 
 
 class BudgetViolation(RuntimeError):

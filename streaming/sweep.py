@@ -13,7 +13,7 @@ from commcomplexity.stats import AUDIT_VIOLATION, audit, interval
 
 from . import __version__
 from .algorithms import get_algorithm, resolve_names
-from .engine import check_budget, check_seed_value, coins_for, run_cell, sealed_seeds
+from .engine import check_budget, check_seed_value, coins_for, run_cell, sealed_seed
 from .results import RowWriter, cell_key, existing_keys, lock_file, read_rows
 from .tasks import Task, make_task
 
@@ -138,10 +138,10 @@ def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed:
     then is the stream seed drawn (so no plan, and no step, can know the streams); both are written in the rows."""
     todo = [c for c in cells if c.key() not in done]
     if sealed:
-        coin_seed = sealed_seeds()[1]
+        coin_seed = sealed_seed()
         planned = [(c, get_algorithm(c.task.name, c.algorithm).make_params(c.task, c.budget, coins_for(coin_seed)))
                    for c in todo]
-        stream_seed = sealed_seeds()[0]
+        stream_seed = sealed_seed()
         todo = [(replace(c, seed=stream_seed, coin_seed=coin_seed), params) for c, params in planned]
     else:
         todo = [(c, None) for c in todo]
