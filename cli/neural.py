@@ -94,6 +94,9 @@ class _NoRows:
     def write(self, row) -> None:
         pass
 
+    def check_new(self, *_) -> None:
+        pass
+
 
 class _NewRows:
     """A RowWriter that refuses a row whose cell the file already holds (as sweep does without --resume)."""
@@ -109,6 +112,12 @@ class _NewRows:
     def __exit__(self, *_):
         self._writer.close()
         return False
+
+    def check_new(self, task, reader, trials, seed) -> None:
+        """Refuse before any work a cell the file holds whatever its budget (the state bits come from the run)."""
+        for key in self._done:
+            if key[:4] == (task.name, task.label(), str(task.n), reader) and key[5:7] == (str(trials), str(seed)):
+                raise UserError(f"{self.path} already holds {reader} on these streams; choose another --out")
 
     def write(self, row) -> None:
         if cell_key(row) in self._done:
@@ -153,6 +162,7 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
             task = task_of(meta, task_name, n)
             ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, chosen)) else None
             for p in chosen:
+                writer.check_new(task, reader_name(meta, run, p), trials * task.queries, seed)
                 ok, bits = evaluate(model, task, trials, seed, p, ranges if rounds_uniformly(p) else None)
                 name = reader_name(meta, run, p)
                 scored = trials * task.queries
