@@ -136,9 +136,11 @@ def adversary_benchmark(n: int, budgets=(16, 20, 24), echo=print) -> dict:
     return out
 
 
-def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print) -> dict:
-    """Training tokens per second (forward, backward, clipping, AdamW step: `train`'s own step) of each family's `tiny` reader on Index streams
-    of size n, timed after two warm-up steps; ratios to the first family, measured in the same run."""
+def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print, scans: bool = True) -> dict:
+    """Training tokens per second (forward, backward, clipping, AdamW step: `train`'s own step) of each family's `tiny`
+    reader on Index streams of size n, timed after two warm-up steps; ratios to the first family, measured in the same
+    run. With `scans`, also Mamba's `mambapy` parallel scan against transformers' sequential reference scan (same
+    weights, same batches, steps timed alternately so both see the same machine): out["mambapy_ratio"]."""
     import torch
 
     from .neural.train import pick_device, quiet_numba
@@ -149,14 +151,46 @@ def train_benchmark(n: int, steps: int, batch: int, device: str, families, echo=
     if dev.type == "cpu":
         torch.set_flush_denormal(True)
     with quiet_numba():
-        return _time_families(n, steps, batch, dev, families, echo)
+        out = _time_families(n, steps, batch, dev, families, echo)
+        if scans:
+            out.update(_time_mamba_scans(n, steps, batch, dev, families[0], out[families[0]], echo))
+        return out
+
+
+def _trainer(family, task, dev, use_mambapy=None):
+    """A tiny reader, its optimizer, and a function running `train`'s own step i on it: (loss, seconds)."""
+    import torch
+
+    from .neural.models import build_model, config_for, set_mamba_scan
+    from .neural.train import training_seed, training_step
+
+    torch.manual_seed(0)
+    model = build_model(config_for(family, "tiny", NUM0 + task.vocab, task.length)).to(dev).train()
+    if use_mambapy is not None:
+        set_mamba_scan(model, use_mambapy)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+    def step(i, batch):
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t0 = time.perf_counter()
+        loss, _ = training_step(model, optimizer, task, training_seed(0, i), batch, dev)  # what `train` runs
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        return loss, time.perf_counter() - t0
+
+    return model, step
+
+
+def _rate_line(label, model, seconds, steps, rate, first, first_rate) -> str:
+    from .neural.models import trainable_parameters
+
+    return (f"  {label:>9}: {trainable_parameters(model):>7} parameters, {seconds / steps * 1e3:8.1f} ms a step, "
+            f"{rate / 1e3:9.1f} k tokens/s, {rate / first_rate:6.3f} x {first}")
 
 
 def _time_families(n, steps, batch, dev, families, echo) -> dict:
     import torch
-
-    from .neural.models import build_model, config_for, trainable_parameters
-    from .neural.train import training_seed, training_step
 
     task = make_task("index", n)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -164,26 +198,44 @@ def _time_families(n, steps, batch, dev, families, echo) -> dict:
          f"size tiny, device {name}")
     out = {}
     for family in families:
-        torch.manual_seed(0)
-        model = build_model(config_for(family, "tiny", NUM0 + task.vocab, task.length)).to(dev).train()
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
-
-        def step(i):
-            training_step(model, optimizer, task, training_seed(0, i), batch, dev)  # what `train` runs per step
-
+        model, step = _trainer(family, task, dev)
         for i in range(2):
-            step(i)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        t0 = time.perf_counter()
-        for i in range(steps):
-            step(2 + i)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        seconds = time.perf_counter() - t0
+            step(i, batch)
+        seconds = sum(step(2 + i, batch)[1] for i in range(steps))
         rate = steps * batch * task.length / seconds
         out[family] = rate
-        first = out[families[0]]
-        echo(f"  {family:>7}: {trainable_parameters(model):>7} parameters, {seconds / steps * 1e3:8.1f} ms a step, "
-             f"{rate / 1e3:9.1f} k tokens/s, {rate / first:6.3f} x {families[0]}")
+        echo(_rate_line(family, model, seconds, steps, rate, families[0], out[families[0]]))
     return out
+
+
+def _time_mamba_scans(n, steps, batch, dev, first, first_rate, echo) -> dict:
+    """Mamba (tiny) with the mambapy parallel scan and with the sequential reference scan, steps alternated."""
+    from .neural.models import mambapy_available
+
+    task = make_task("index", n)
+    if not mambapy_available():
+        echo("  mamba scans: mambapy is not installed (pip install mambapy, or the models extra), so only the "
+             "reference scan runs; no ratio")
+        return {}
+    parallel, step_parallel = _trainer("mamba", task, dev, use_mambapy=True)
+    reference, step_reference = _trainer("mamba", task, dev, use_mambapy=False)
+    for i in range(2):
+        step_parallel(i, batch)
+        step_reference(i, batch)
+    seconds = {"mambapy": 0.0, "reference": 0.0}
+    gap = 0.0  # the two scans train the same model on the same batches: their losses agree
+    for i in range(steps):
+        loss_p, sec_p = step_parallel(2 + i, batch)
+        loss_r, sec_r = step_reference(2 + i, batch)
+        seconds["mambapy"] += sec_p
+        seconds["reference"] += sec_r
+        gap = max(gap, abs(loss_p - loss_r))
+    tokens = steps * batch * task.length
+    rates = {k: tokens / v for k, v in seconds.items()}
+    echo("mamba's training scan, tiny (steps alternated between the two scans; same weights, same batches):")
+    for label, model in (("mambapy", parallel), ("reference", reference)):
+        echo(_rate_line(label, model, seconds[label], steps, rates[label], first, first_rate) +
+             ("  (mambapy parallel scan)" if label == "mambapy" else "  (sequential reference scan)"))
+    ratio = rates["mambapy"] / rates["reference"]
+    echo(f"  mambapy scan: {ratio:.2f} x the reference scan's tokens/s (target >= 3); losses agree to {gap:.1e}")
+    return {"mamba_mambapy": rates["mambapy"], "mamba_reference": rates["reference"], "mambapy_ratio": ratio}

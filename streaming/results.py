@@ -14,11 +14,17 @@ from pathlib import Path
 COLUMNS = (
     "task", "distribution", "n", "reader", "budget_bits", "used_bits", "trials", "successes", "success",
     "ci_low", "ci_high", "bound", "fano", "sphere", "achievable", "audit", "seed", "coin_seed", "seconds", "version",
+    "format", "decode", "missing", "queries",
 )
+#: columns added after the first release, with the value a row of an older file holds: the reader's format
+#: (vanilla, cot, retrieval), how its answers were read (`stream`: the answer at the stream's end; `free`: greedy
+#: decoding, with the live environment for retrieval; `teacher`: teacher-forced exact match of the whole trace),
+#: answers that never came (scored 1/2), and the mean environment queries per stream
+ADDED = {"coin_seed": "-", "format": "vanilla", "decode": "stream", "missing": "0", "queries": "0"}
 #: the probe figure's second table: each model's linear capacity at each precision
 CAPACITY_COLUMNS = ("task", "n", "m", "reader", "family", "precision", "state_bits", "success", "capacity_bits",
                     "trials", "seed", "version")
-KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed", "coin_seed")
+KEY = ("task", "distribution", "n", "reader", "budget_bits", "trials", "seed", "coin_seed", "format", "decode")
 TIMING = ("seconds",)
 
 
@@ -54,14 +60,15 @@ def read_rows(path) -> list:
         with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
-            # files written before the coins had their own seed have no coin_seed column: still readable
-            missing = [c for c in KEY + ("success", "ci_low", "ci_high") if c not in header and c != "coin_seed"]
+            # files written before a column was added (ADDED) are still readable: their rows get its old value
+            missing = [c for c in KEY + ("success", "ci_low", "ci_high") if c not in header and c not in ADDED]
             if missing:
                 raise ResultsError(f"{path} is not a streambound results file (missing columns: {', '.join(missing)})")
             rows = list(reader)
-            if "coin_seed" not in header:
-                for row in rows:
-                    row["coin_seed"] = "-"
+            for column, value in ADDED.items():
+                if column not in header:
+                    for row in rows:
+                        row[column] = value
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -117,7 +124,7 @@ class RowWriter:
         if not new:
             with self.path.open(newline="") as fh:
                 header = next(csv.reader(fh), [])
-            if tuple(header) != COLUMNS:
+            if tuple(header) != COLUMNS and not self._upgrade(header):
                 self._fh.close()
                 raise ResultsError(f"{self.path} has other columns than a streambound results file")
             tail = torn_tail(self.path)
@@ -130,6 +137,24 @@ class RowWriter:
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
         if new:
             self._guard(self._writer.writeheader)
+
+    def _upgrade(self, header) -> bool:
+        """A file an older streambound wrote (its columns are ours less some of ADDED) is rewritten in place,
+        under the lock, with today's columns; False for any other header."""
+        if set(header) - set(COLUMNS) or set(COLUMNS) - set(header) - set(ADDED):
+            return False
+        rows = read_rows(self.path)
+        tail = torn_tail(self.path)
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        data = buffer.getvalue() + tail.decode("utf-8", errors="replace")
+        self._fh.flush()
+        os.truncate(self.path, 0)
+        self._guard(lambda: self._fh.write(data))
+        return True
 
     def _guard(self, write) -> None:
         """Write, flush and sync, with a failure (full disk, a special file) as one line naming the file."""

@@ -11,6 +11,9 @@ import numpy as np
 
 from commcomplexity.stats import AUDIT_VIOLATION, audit, interval
 
+#: the audit of a retrieval reader's row: the one-way bound does not bind a reader that queries the context
+AUDIT_NOT_STREAMING = "not-streaming"
+
 from . import __version__
 from .algorithms import get_algorithm, resolve_names
 from .engine import check_budget, check_seed_value, coins_for, run_cell, sealed_seed
@@ -229,13 +232,25 @@ def _write_rows(writer, cells, done, debug, progress, sealed, already) -> SweepR
 
 
 def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: int, seed: int, seconds: float,
-             cells: int, streams: int | None = None, coin_seed="-") -> dict:
+             cells: int, streams: int | None = None, coin_seed="-", fmt: str = "vanilla", decode: str = "stream",
+             missing: int = 0, queries: float = 0.0) -> dict:
     """A result row for any reader (algorithm or model; a reader without coins has coin seed '-'), with its
     bounds, interval and audit. `trials` counts
     the scored answers; with several queries per stream, `streams` says how many independent streams they came
-    from, and the interval and audit are Hoeffding's over the streams (conservative) instead of Clopper-Pearson."""
+    from, and the interval and audit are Hoeffding's over the streams (conservative) instead of Clopper-Pearson.
+
+    `missing` answers (a decoding reader that never answered) score 1/2 each, as in the paper: the success is
+    (successes + missing / 2) / trials, and the interval runs from the lower limit with every missing answer
+    wrong to the upper limit with every one right. A reader in the ``retrieval`` format is not audited: it reads
+    the context through the environment, so it is no streaming algorithm and the bound does not apply to it."""
     bounds = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in task.bounds([budget]).items()}
+    if missing and streams not in (None, trials):
+        raise ValueError("missing answers are scored for one question per stream")
     low, high = interval(successes, trials, streams)
+    if missing:
+        high = interval(successes + missing, trials)[1]
+    checked = audit(successes, trials, bounds["bound"], cells, groups=streams) if fmt != "retrieval" else \
+        AUDIT_NOT_STREAMING
     return {
         "task": task.name,
         "distribution": task.label(),
@@ -245,18 +260,22 @@ def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: 
         "used_bits": used_bits,
         "trials": trials,
         "successes": successes,
-        "success": f"{successes / trials:.6f}",
+        "success": f"{(successes + missing / 2) / trials:.6f}",
         "ci_low": f"{low:.6f}",
         "ci_high": f"{high:.6f}",
         "bound": _fmt(bounds["bound"]),
         "fano": _fmt(bounds["fano"]),
         "sphere": _fmt(bounds["sphere"]),
         "achievable": _fmt(bounds["achievable"]),
-        "audit": audit(successes, trials, bounds["bound"], cells, groups=streams),
+        "audit": checked,
         "seed": seed,
         "coin_seed": coin_seed,
         "seconds": f"{seconds:.3f}",
         "version": __version__,
+        "format": fmt,
+        "decode": decode,
+        "missing": missing,
+        "queries": f"{queries:.3f}",
     }
 
 

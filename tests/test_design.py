@@ -9,6 +9,7 @@ import pytest
 
 from streaming.algorithms import REGISTRY
 from streaming.tasks import TASKS, make_task, task_from_label, task_from_spec
+from streaming.tokens import NUM0
 
 
 def imported_after(code: str) -> set:
@@ -42,7 +43,7 @@ def test_tasks_are_frozen_and_their_labels_and_specs_round_trip(name):
         batch = task.batch(1, 0, 3)
         assert batch.tokens.shape == (3, task.length) and batch.queries == task.query_positions
         assert batch.answers.shape == ((3,) if task.queries == 1 else (3, task.queries))
-        assert batch.tokens.max() < 7 + task.vocab
+        assert batch.tokens.max() < NUM0 + task.vocab and batch.tokens.min() >= 0
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))

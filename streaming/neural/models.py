@@ -1,8 +1,11 @@
 """Neural readers of the tasks' own token streams, with a state that can be captured and resumed.
 
 Families: `lstm`, `gru` (torch), `mamba`, `mamba2` (transformers; their state is the conv and SSM state of every
-layer), `llama` (transformers; its state at the cut is the KV cache, which grows with the prefix) and `hybrid`
-(a Mamba-2 stack with one LLaMA block on top: a fixed recurrent state plus one layer's KV cache).
+layer), `llama` (transformers; its state at the cut is the KV cache, which grows with the prefix), `hybrid` (the
+paper's hybrid: a Mamba stack with one LLaMA block on top, after the stack's final norm: a fixed recurrent state
+plus one layer's KV cache) and `hybrid2` (the same with a Mamba-2 stack). Mamba trains with the `mambapy` parallel
+scan when that package is installed (the models extra lists it), with transformers' sequential reference scan
+otherwise.
 
 Word embedding and output head are tied and frozen by default: a sinusoidal code of the token id (as in the
 paper's experiments). The recurrent families add a sinusoidal code of the position to their input (positions are
@@ -10,7 +13,7 @@ free inputs, not memory, in the paper's memory model); the attention block uses 
 
 Sizes: `tiny` and `small` for tests and CPU runs, and the paper's `0.5M`, `1M`, `2M` configurations (PAPER.md:
 Mamba d64x16 / d128x10 / d128x18, LLaMA d64x8 / d64x16 / d128x12 with 4 heads and FFN 256, hybrid d64x12+1 /
-d128x7+1 / d128x14+1; LSTM and GRU sized to the same parameter counts).
+d128x7+1 / d128x14+1, hybrid2 the same shapes with Mamba-2; LSTM and GRU sized to the same parameter counts).
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-FAMILIES = ("lstm", "gru", "mamba", "mamba2", "llama", "hybrid")
+FAMILIES = ("lstm", "gru", "mamba", "mamba2", "llama", "hybrid", "hybrid2")
+#: the recurrent stack under each hybrid's LLaMA block
+HYBRID_STACKS = {"hybrid": "mamba", "hybrid2": "mamba2"}
 # (d_model, layers) per family and size
 SIZES = {
     "lstm": {"tiny": (32, 1), "small": (64, 2), "0.5M": (128, 4), "1M": (256, 2), "2M": (256, 4)},
@@ -28,6 +33,7 @@ SIZES = {
     "mamba2": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 16), "1M": (128, 10), "2M": (128, 18)},
     "llama": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 8), "1M": (64, 16), "2M": (128, 12)},
     "hybrid": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 12), "1M": (128, 7), "2M": (128, 14)},
+    "hybrid2": {"tiny": (32, 2), "small": (64, 4), "0.5M": (64, 12), "1M": (128, 7), "2M": (128, 14)},
 }
 SIZE_NAMES = ("tiny", "small", "0.5M", "1M", "2M")
 PAPER_PARAMETERS = {"0.5M": 0.5e6, "1M": 1e6, "2M": 2e6}
@@ -47,12 +53,12 @@ class ModelConfig:
     family: str
     vocab: int
     d_model: int
-    layers: int  # recurrent or attention layers; the hybrid adds one LLaMA block on top of these
+    layers: int  # recurrent or attention layers; the hybrids add one LLaMA block on top of these
     max_len: int
     frozen_embedding: bool = True
     d_state: int = 16  # Mamba, Mamba-2
     expand: int = 2  # Mamba, Mamba-2
-    heads: int = 4  # LLaMA and the hybrid's block
+    heads: int = 4  # LLaMA and the hybrids' block
     ffn: int = 256  # LLaMA feed-forward width
 
     def __post_init__(self):
@@ -60,7 +66,7 @@ class ModelConfig:
             raise ValueError(f"unknown model family {self.family!r}; known: {', '.join(FAMILIES)}")
         if self.vocab < 2 or self.d_model < 2 or self.d_model % 2 or self.layers < 1 or self.max_len < 1:
             raise ValueError("vocab >= 2, an even d_model >= 2, layers >= 1 and max_len >= 1 are needed")
-        if self.family in ("llama", "hybrid") and self.d_model % self.heads:
+        if (self.family == "llama" or self.family in HYBRID_STACKS) and self.d_model % self.heads:
             raise ValueError(f"d_model {self.d_model} is not a multiple of heads {self.heads}")
 
     def to_dict(self) -> dict:
@@ -79,7 +85,7 @@ def config_for(family: str, size: str, vocab: int, max_len: int, frozen_embeddin
 
 def build_model(config: ModelConfig) -> nn.Module:
     cls = {"lstm": RecurrentModel, "gru": RecurrentModel, "mamba": MambaReader, "mamba2": MambaReader,
-           "llama": AttentionModel, "hybrid": HybridModel}[config.family]
+           "llama": AttentionModel, "hybrid": HybridModel, "hybrid2": HybridModel}[config.family]
     return cls(config)
 
 
@@ -129,18 +135,24 @@ class RecurrentModel(_Reader):
         return self._logits(out), state
 
 
-def _mamba_backbone(config: ModelConfig, layers: int):
-    """transformers' Mamba or Mamba-2 stack (its own embedding unused: inputs come in as embeddings)."""
+def mambapy_available() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("mambapy") is not None
+
+
+def _mamba_backbone(config: ModelConfig, layers: int, use_mambapy: bool | None = None):
+    """transformers' Mamba (family `mamba`) or Mamba-2 stack (its own embedding unused: inputs come in as
+    embeddings). Mamba uses the `mambapy` parallel scan when installed, unless use_mambapy is False."""
     d = config.d_model
     if config.family == "mamba":
-        from importlib.util import find_spec
-
         from transformers import MambaConfig, MambaModel
 
-        # the `mambapy` parallel scan when installed (about 15x faster on the CPU than the reference scan)
+        # the `mambapy` parallel scan trains several times faster on the CPU than the sequential reference scan
+        # (`streambound bench train` measures both); transformers falls back to the reference scan without it
         cfg = MambaConfig(vocab_size=config.vocab, hidden_size=d, num_hidden_layers=layers,
                           state_size=config.d_state, expand=config.expand,
-                          use_mambapy=find_spec("mambapy") is not None)
+                          use_mambapy=mambapy_available() if use_mambapy is None else use_mambapy)
         backbone = MambaModel(cfg)
     else:
         from transformers import Mamba2Config, Mamba2Model
@@ -153,6 +165,18 @@ def _mamba_backbone(config: ModelConfig, layers: int):
         backbone = Mamba2Model(cfg)
     backbone.embeddings.weight.requires_grad_(False)
     return backbone
+
+
+def set_mamba_scan(model: nn.Module, use_mambapy: bool) -> None:
+    """Switch a Mamba reader's (or the `hybrid`'s) training scan: `mambapy`'s parallel scan or transformers'
+    sequential reference scan (what `bench train` compares; both compute the same function)."""
+    from transformers import MambaModel
+
+    if not isinstance(getattr(model, "backbone", None), MambaModel):
+        raise ValueError("only the Mamba (v1) readers have a mambapy scan")
+    model.backbone.config.use_mambapy = use_mambapy
+    for layer in model.backbone.layers:
+        layer.mixer.use_mambapy = use_mambapy
 
 
 def _run_backbone(backbone, x: torch.Tensor, cache, token_by_token: bool):
@@ -210,7 +234,7 @@ class AttentionModel(_Reader):
 
 
 class HybridState:
-    """The hybrid's state: the Mamba-2 stack's cache and the LLaMA block's KV cache."""
+    """A hybrid's state: its Mamba or Mamba-2 stack's cache and its LLaMA block's KV cache."""
 
     def __init__(self, recurrent, kv):
         self.recurrent = recurrent
@@ -218,12 +242,15 @@ class HybridState:
 
 
 class HybridModel(_Reader):
-    """A Mamba-2 stack with one LLaMA block on top (the paper's hybrid, on the CPU-friendly Mamba-2 scan)."""
+    """A Mamba (`hybrid`, the paper's) or Mamba-2 (`hybrid2`) stack with one LLaMA block on top, reading the
+    stack's output after its final norm. Like `mamba`, the Mamba stack continues a cache token by token."""
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.register_buffer("positions", sinusoidal_code(config.max_len, config.d_model, base=10000.0))
-        self.backbone = _mamba_backbone(ModelConfig(**{**config.to_dict(), "family": "mamba2"}), config.layers)
+        stack = HYBRID_STACKS[config.family]
+        self.backbone = _mamba_backbone(ModelConfig(**{**config.to_dict(), "family": stack}), config.layers)
+        self.token_by_token = stack == "mamba"
         self.block = _llama(config, 1)
 
     def forward(self, tokens: torch.Tensor, state=None, start: int = 0):
@@ -231,6 +258,7 @@ class HybridModel(_Reader):
 
         recurrent = state.recurrent if state is not None else None
         kv = state.kv if state is not None else DynamicCache()
-        hidden, recurrent = _run_backbone(self.backbone, self._positioned(tokens, start), recurrent, False)
+        hidden, recurrent = _run_backbone(self.backbone, self._positioned(tokens, start), recurrent,
+                                          self.token_by_token)
         out = self.block(inputs_embeds=hidden, cache=kv, use_cache=True)
         return self._logits(out.last_hidden_state), HybridState(recurrent, out.cache)

@@ -7,7 +7,8 @@ as the first axis, read from the captured object itself:
   transformers keeps kernel-size columns of conv inputs, of which the oldest is shifted out unread by the next
   step, so the view holds kernel - 1 columns (a test shows the dropped column never reaches Bob's logits);
 - LLaMA: keys and values of every layer and every prefix position (the KV cache: it grows with the prefix);
-- hybrid: the Mamba-2 stack's tensors, then its LLaMA block's keys and values.
+- hybrid, hybrid2: the Mamba (hybrid) or Mamba-2 (hybrid2) stack's tensors, read as for `mamba` and `mamba2`,
+  then its LLaMA block's keys and values.
 `with_tensors` builds a fresh state of the same structure from replaced tensors (the captured one is not touched),
 so rounding, calibration, flattening and bit counting are written once for all families.
 """

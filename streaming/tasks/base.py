@@ -22,7 +22,7 @@ import numpy as np
 
 from commcomplexity.bounds import fano_alphabet_success, index_bounds
 
-from ..tokens import NUM0
+from ..tokens import END_SEARCH, EOS, NUM0, START_SEARCH
 from .index_stream import index_streams
 
 #: the most tokens one chunk of a batch holds (64 MiB of int32), so large n never materialises whole
@@ -254,6 +254,43 @@ class Task:
     def answer_tokens(self, answers: np.ndarray) -> np.ndarray:
         """The token a model must predict for each answer (the number's token; IsTree: YES / NO)."""
         return NUM0 + np.asarray(answers)
+
+    # --- reasoning formats and the retrieval environment (``streaming.formats``, ``streaming.environment``) ---
+    #: the trace formats a single-question task offers beside ``vanilla`` (a task with a ``search_pattern`` offers
+    #: ``retrieval``: one query naming Bob's tokens, its reply, then the answer)
+    trace_formats: ClassVar[tuple] = ()
+
+    @property
+    def formats(self) -> tuple:
+        """The formats a reader may be trained and evaluated in on this task and distribution."""
+        return ("vanilla",) + (self.trace_formats if self.queries == 1 else ())
+
+    @property
+    def searched_input(self) -> int:
+        """The stream's tokens the environment's "input" searches (Alice's part: Bob's query is not the data)."""
+        return self.cut
+
+    def search_pattern(self, words: list):
+        """(regular expression, "input" or "trace") for a query of these words, or None (answered FAILED)."""
+        return None
+
+    def lookup_reply(self, stream, answer: int) -> int:
+        """The environment's reply to the one query of the retrieval format (the answer's token by default)."""
+        return int(self.answer_tokens(answer))
+
+    def trace(self, stream, answer: int, fmt: str) -> tuple:
+        """(trace tokens, written-by-the-environment flags, answer token) of one stream in a trace format; the
+        default is the retrieval format of Theorem 5.2: `<StartSearch> Bob's tokens <EndSearch> R </s> ANSWER`."""
+        bob = [int(t) for t in np.asarray(stream)[self.cut :]]
+        reply = self.lookup_reply(stream, answer)
+        tokens = [START_SEARCH, *bob, END_SEARCH, reply, EOS, int(self.answer_tokens(answer))]
+        env = [False] * len(tokens)
+        env[len(bob) + 2] = True
+        return tokens, env, tokens[-1]
+
+    def max_trace(self, fmt: str) -> int:
+        """The most tokens a trace of this format has (a decoding reader is stopped past twice as many)."""
+        return 6 + self.length - self.cut
 
     # --- shared ---------------------------------------------------------------------------------------------
     @property

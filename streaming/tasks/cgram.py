@@ -12,8 +12,9 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
+from ..environment import number
 from ..tokens import BOS, NUM0
-from .base import Task, check_instances, option, value_bounds
+from .base import MAX_OPTION, Task, check_instances, option, value_bounds
 
 
 @njit(cache=True)
@@ -36,6 +37,14 @@ class CgramTask(Task):
     distributions: ClassVar[tuple] = ("hard", "natural")
     key_value: ClassVar[bool] = True
     translate: ClassVar = staticmethod(translate_grams)
+    trace_formats: ClassVar[tuple] = ("retrieval",)
+
+    def search_pattern(self, words):
+        """`q_1 .. q_(c-1)`: the token after that (c-1)-gram (Theorem 5.2; keys and values are disjoint)."""
+        keys = [number(w, 0, MAX_OPTION) for w in words]
+        if len(keys) != self.c - 1 or None in keys:
+            return None
+        return rf"(?<!\S){' '.join(map(str, keys))} (\S+)", "input"
 
     def validate(self) -> None:
         if self.c < 2:

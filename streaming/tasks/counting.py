@@ -16,8 +16,9 @@ from numba import njit
 
 from commcomplexity.bounds import index_bounds
 
-from ..tokens import BOS, NUM0
-from .base import Task, check_instances, no_bounds, option
+from ..environment import number
+from ..tokens import BOS, FAILED, NUM0
+from .base import MAX_OPTION, Task, check_instances, no_bounds, option
 
 
 @njit(cache=True)
@@ -40,6 +41,19 @@ class CountingTask(Task):
     name: ClassVar[str] = "counting"
     distributions: ClassVar[tuple] = ("hard", "natural")
     translate: ClassVar = staticmethod(translate_positions)
+    trace_formats: ClassVar[tuple] = ("retrieval",)
+
+    def search_pattern(self, words):
+        """`q t`: q's (t+1)-th occurrence (Theorem 5.2's `(\\b q \\b){t+1}`; FAILED means at most t). Each
+        repetition stops at the next q (a tempered dot), so a miss costs one linear scan, never backtracking."""
+        q, t = (number(w, 0, MAX_OPTION) for w in words) if len(words) == 2 else (None, None)
+        if q is None or t is None or t >= self.n:  # more occurrences than tokens: no match
+            return None
+        one = rf"(?<!\S){q}(?!\S)"
+        return rf"^<s>(?:(?:(?!{one}).)*({one})){{{t + 1}}}", "input"
+
+    def lookup_reply(self, stream, answer):
+        return int(stream[self.cut]) if answer else FAILED
 
     def validate(self) -> None:
         if self.alphabet is None:

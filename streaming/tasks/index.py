@@ -14,6 +14,7 @@ import numpy as np
 from commcomplexity.bounds import index_bounds
 from commcomplexity.info import binary_entropy
 
+from ..environment import number
 from ..tokens import BOS, NUM0
 from .base import Batch, Task, check_instances, check_seed, option
 from .index_stream import index_tokens
@@ -44,6 +45,13 @@ class IndexTask(Task):
     name: ClassVar[str] = "index"
     distributions: ClassVar[tuple] = ("uniform", "biased")
     adapters: ClassVar[dict] = {}
+
+    trace_formats: ClassVar[tuple] = ("retrieval",)
+
+    def search_pattern(self, words):
+        """`k`: the k-th bit (Theorem 5.2's `^(?:\\S\\s*){k-1}(\\S)`, after `<s>`)."""
+        k = number(words[0], 1, self.n) if len(words) == 1 else None
+        return None if k is None else (rf"^<s>(?: \S+){{{k - 1}}} (\S+)", "input")
 
     def validate(self) -> None:
         if not 0.0 < self.bias < 1.0:

@@ -28,6 +28,7 @@ from commcomplexity.bounds import index_bounds, permutation_success
 
 from ..bits import get_bit, set_bit
 from ..tokens import BOS, NO, NUM0, TILDE, YES
+from . import istree_formats
 from .base import Task, check_instances, no_bounds
 
 YES_ANSWER, NO_ANSWER = 1, 0
@@ -224,6 +225,25 @@ class IsTreeTask(Task):
     adapters: ClassVar[dict] = {"star-coder": "trellis", "star-blockcode": "blockcode"}
     adapter_reserve: ClassVar[int] = 1
     translate: ClassVar = staticmethod(translate_stars)
+    trace_formats: ClassVar[tuple] = ("cot", "retrieval")
+
+    @property
+    def formats(self) -> tuple:
+        # the DFS traces need simple graphs: the permutation streams may double an edge
+        return ("vanilla",) if self.distribution == "permutation" else ("vanilla",) + self.trace_formats
+
+    @property
+    def searched_input(self) -> int:
+        return self.length  # the whole edge list, Bob's edge included: it is part of the graph
+
+    def search_pattern(self, words):
+        return istree_formats.search_pattern(words, self.n)
+
+    def trace(self, stream, answer, fmt):
+        return istree_formats.trace_of(stream, self.n, fmt)
+
+    def max_trace(self, fmt):
+        return istree_formats.max_trace(self.n, fmt)
 
     def validate(self) -> None:
         if self.n < 4:

@@ -13,8 +13,9 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
+from ..environment import number
 from ..tokens import BOS, NUM0
-from .base import Task, check_instances, option, value_bounds
+from .base import MAX_OPTION, Task, check_instances, option, value_bounds
 
 
 @njit(cache=True)
@@ -56,6 +57,12 @@ class RecallTask(Task):
     distributions: ClassVar[tuple] = ("hard", "natural")
     key_value: ClassVar[bool] = True
     translate: ClassVar = staticmethod(translate_pairs)
+    trace_formats: ClassVar[tuple] = ("retrieval",)
+
+    def search_pattern(self, words):
+        """`q`: the token after key q (Theorem 5.2's `\\b q \\b(\\S+)\\b`; keys and values are disjoint)."""
+        q = number(words[0], 0, MAX_OPTION) if len(words) == 1 else None
+        return None if q is None else (rf"(?<!\S){q} (\S+)", "input")
 
     def validate(self) -> None:
         if self.n < 2:
