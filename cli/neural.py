@@ -43,7 +43,14 @@ def precisions(text: str) -> list:
 @click.option("--n", type=int, required=True)
 @task_options
 @click.option("--model", "family", default="lstm", show_default=True,
-              help="lstm, gru, mamba, mamba2, llama or hybrid (Mamba-2 stack + one LLaMA block)")
+              help="lstm, gru, mamba, mamba2, llama, hybrid (Mamba stack + one LLaMA block, the paper's) or hybrid2 "
+                   "(Mamba-2 stack + one LLaMA block)")
+@click.option("--format", "fmt", default="vanilla", show_default=True,
+              help="vanilla (answer after the stream), cot (chain of thought: IsTree's DFS walk) or retrieval "
+                   "(queries the environment answers); see README, Formats")
+@click.option("--accumulate", default=1, show_default=True, type=int,
+              help="cut each batch into this many micro-batches of similar lengths (gradient accumulation)")
+@click.option("--bf16", is_flag=True, help="bfloat16 autocast for the forward pass (CUDA only)")
 @click.option("--size", default="tiny", show_default=True, help="tiny, small, or the paper's 0.5M, 1M, 2M")
 @click.option("--steps", default=2000, show_default=True, type=int)
 @click.option("--batch", default=64, show_default=True, type=int)
@@ -57,8 +64,8 @@ def precisions(text: str) -> list:
 @click.option("--curriculum/--no-curriculum", default=True, show_default=True,
               help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps (or at a "
                    "deadline: the smaller sizes share the first half of the steps)")
-def train(task, n, distribution, family, size, steps, batch, lr, seed, device, out, resume_run, frozen_embedding,
-          curriculum, **kwargs):
+def train(task, n, distribution, family, fmt, accumulate, bf16, size, steps, batch, lr, seed, device, out, resume_run,
+          frozen_embedding, curriculum, **kwargs):
     """Train a neural reader on fresh streams of a task (loss on the answer after each query); checkpoints as
     safetensors."""
     need_torch()
@@ -74,7 +81,7 @@ def train(task, n, distribution, family, size, steps, batch, lr, seed, device, o
 
         result = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed, device=device,
                           resume_run=resume_run, progress=progress, curriculum=curriculum,
-                          frozen_embedding=frozen_embedding)
+                          frozen_embedding=frozen_embedding, fmt=fmt, accumulate=accumulate, bf16=bf16)
     hist = result["history"]
     if hist:
         tail = hist[-min(50, len(hist)):]
@@ -113,10 +120,11 @@ class _NewRows:
         self._writer.close()
         return False
 
-    def check_new(self, task, reader, trials, seed) -> None:
+    def check_new(self, task, reader, trials, seed, fmt="vanilla", decode="stream") -> None:
         """Refuse before any work a cell the file holds whatever its budget (the state bits come from the run)."""
         for key in self._done:
-            if key[:4] == (task.name, task.label(), str(task.n), reader) and key[5:7] == (str(trials), str(seed)):
+            if key[:4] == (task.name, task.label(), str(task.n), reader) and key[5:7] == (str(trials), str(seed)) \
+                    and key[8:10] == (fmt, decode):
                 raise UserError(f"{self.path} already holds {reader} on these streams; choose another --out")
 
     def write(self, row) -> None:
@@ -145,31 +153,65 @@ def _run_task_options(fn):
 @click.option("--precision", default="32", show_default=True,
               help="bits per coordinate or a float format; a list (2,4,32) writes a row per precision")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--format", "fmt", default=None,
+              help="check that the runs were trained in this format (vanilla, cot, retrieval)")
+@click.option("--decode", default="free,teacher", show_default=True,
+              help="for cot and retrieval runs: free (greedy decoding, the live environment answering queries), "
+                   "teacher (teacher-forced exact match of the reference trace), or both")
+@click.option("--no-environment", is_flag=True,
+              help="decode without the retrieval environment (refused for retrieval runs: they need it)")
+@click.option("--distribution", default=None,
+              help="evaluate on another distribution of the run's task (e.g. hard for a run trained on authors)")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
-    """Accuracy of trained readers on their task's streams, as result rows (budget = state bits)."""
+def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, no_environment, distribution, out):
+    """Accuracy of trained readers on their task's streams, as result rows (budget = state bits at the cut).
+
+    Readers trained with chain of thought or retrieval continue from their state at the cut (Bob's first token),
+    write their trace and answer; a missing answer scores 1/2 and is counted in the row."""
     need_torch()
+    from streaming.formats import FORMATS
+    from streaming.neural.decode import evaluate_trace
     from streaming.neural.train import (calibration_ranges, evaluate, load_run, reader_name, rounds_uniformly,
-                                        task_of)
+                                        run_format, task_of)
 
     if not 1 <= trials <= 1 << 24:
         raise UserError(f"--trials must lie in 1..{1 << 24}")
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    modes = [m.strip() for m in decode.split(",") if m.strip()]
+    if not modes or set(modes) - {"free", "teacher"}:
+        raise UserError(f"bad --decode {decode!r}: free, teacher, or free,teacher")
     chosen = precisions(precision)
     ensure_writable(out)
     with _row_writer(out) as writer:
         for run in runs:
             model, meta = load_run(run, device)
-            task = task_of(meta, task_name, n)
+            task = task_of(meta, task_name, n, distribution)
+            trained = run_format(meta)
+            if fmt is not None and fmt != trained:
+                raise UserError(f"{run} was trained in the {trained} format, not {fmt}")
+            if trained == "retrieval" and no_environment:
+                raise UserError(f"{run} is a retrieval reader: it needs the environment to answer its queries "
+                                f"(drop --no-environment)")
             ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, chosen)) else None
             for p in chosen:
-                writer.check_new(task, reader_name(meta, run, p), trials * task.queries, seed)
-                ok, bits = evaluate(model, task, trials, seed, p, ranges if rounds_uniformly(p) else None)
                 name = reader_name(meta, run, p)
                 scored = trials * task.queries
-                row = make_row(task, name, bits, bits, ok, scored, seed, 0.0, cells=len(chosen), streams=trials)
-                click.echo(f"{name}: {task.name} n = {task.n}: success {ok / scored:.4f} with {bits} state bits "
-                           f"(bound {row['bound'] or 'none'})")
-                writer.write(row)
+                uniform = ranges if rounds_uniformly(p) else None
+                for mode in (["stream"] if trained == "vanilla" else modes):
+                    writer.check_new(task, name, scored, seed, trained, mode)
+                    if trained == "vanilla":
+                        ok, bits = evaluate(model, task, trials, seed, p, uniform)
+                        got = {"successes": ok, "missing": 0, "queries": 0.0, "bits": bits}
+                    else:
+                        got = evaluate_trace(model, task, trained, trials, seed, p, uniform, mode)
+                    row = make_row(task, name, got["bits"], got["bits"], got["successes"], scored, seed, 0.0,
+                                   cells=len(chosen), streams=trials, fmt=trained, decode=mode,
+                                   missing=got["missing"], queries=got["queries"])
+                    extra = f", {got['missing']} missing" if got["missing"] else ""
+                    click.echo(f"{name}: {task.name} n = {task.n} ({trained}, {mode}): success {row['success']} "
+                               f"with {got['bits']} state bits{extra} (bound {row['bound'] or 'none'})")
+                    writer.write(row)
 
 
 @cli.command()
@@ -179,9 +221,12 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, out):
 @click.option("--trials", default=2000, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True)
+@click.option("--distribution", default=None,
+              help="probe on another distribution of the run's task (default: the run's; it must be a hard one)")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def probe(run, task_name, n, precision_text, trials, seed, device, out):
-    """How many bits of the input the state holds: success from the rounded state, and a linear capacity probe."""
+def probe(run, task_name, n, precision_text, trials, seed, device, distribution, out):
+    """How many bits of the input the state holds: success from the rounded state (a chain-of-thought or retrieval
+    reader decodes freely from it), and a linear capacity probe."""
     need_torch()
     from streaming.neural.pipeline import probe_rows
     from streaming.neural.train import load_run, task_of
@@ -191,9 +236,10 @@ def probe(run, task_name, n, precision_text, trials, seed, device, out):
     chosen = precisions(precision_text)
     ensure_writable(out)
     model, meta = load_run(run, device)
-    task = task_of(meta, task_name, n)
+    task = task_of(meta, task_name, n, distribution)
     if not task.hard:
-        raise UserError("the capacity probe reads the Index bits of a hard distribution")
+        raise UserError(f"the capacity probe reads the Index bits of a hard distribution ({task.name}: "
+                        f"--distribution {type(task).distributions[0]})")
     click.echo(f"{'precision':>9} {'state bits':>10} {'success':>8} {'bound':>8} {'C (bits)':>9} {'C/bit':>7}")
     with _row_writer(out) as writer:
         for row, cap in probe_rows(model, meta, run, task, chosen, trials, seed):

@@ -14,7 +14,7 @@ from .. import __version__
 from ..results import CAPACITY_COLUMNS, RowWriter, write_table
 from ..sweep import make_row, plan_cells, run_sweep
 from ..tasks import make_task
-from .train import load_run, probe_model, reader_name, task_of, train
+from .train import load_run, probe_model, reader_name, run_format, task_of, train
 
 PRECISIONS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 ALGORITHMS = "prefix,blockcode,trellis"
@@ -53,10 +53,12 @@ def run_complete(path: Path, steps: int) -> bool:
 
 def probe_rows(model, meta: dict, run_dir, task, precisions, trials: int, seed: int):
     """(ordinary result row, capacity row) of a loaded run at each precision, yielded as each is measured."""
-    for p, ok, bits, c in probe_model(model, task, precisions, trials, seed):
+    fmt = run_format(meta)
+    for p, ok, bits, c, missing in probe_model(model, task, precisions, trials, seed, fmt):
         reader = reader_name(meta, run_dir, p)
         scored = trials * task.queries
-        yield (make_row(task, reader, bits, bits, ok, scored, seed, 0.0, cells=len(precisions), streams=trials),
+        yield (make_row(task, reader, bits, bits, ok, scored, seed, 0.0, cells=len(precisions), streams=trials,
+                        fmt=fmt, decode="stream" if fmt == "vanilla" else "free", missing=missing),
                dict(task=task.name, n=task.n, m=task.index_size, reader=reader, family=meta["model"]["family"],
                     precision=p, state_bits=bits, success=f"{ok / scored:.6f}", capacity_bits=f"{c:.4f}",
                     trials=trials, seed=seed, version=__version__))

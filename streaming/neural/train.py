@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..engine import SEED_LIMIT, check_seed_value
+from ..formats import build, check_format, length_buckets, sequence_length
 from ..rng import mix64
 from ..tasks import make_task, task_from_spec
 from ..tokens import NUM0
@@ -78,17 +79,27 @@ def load_run(path, device: str = "cpu"):
     return model.to(pick_device(device)).eval(), meta
 
 
-def task_of(meta: dict, name: str | None = None, n: int | None = None):
+def task_of(meta: dict, name: str | None = None, n: int | None = None, distribution: str | None = None):
     """The task (with its distribution and options) a run was trained on; `n` evaluates it at another size that
-    fits the model's streams, `name` only checks that the run was trained on that task."""
+    fits the model's streams, `distribution` on another of the task's distributions (the hard IsTree graphs lie
+    inside the authors' family), `name` only checks that the run was trained on that task."""
     spec = meta["task"]
     if name is not None and name != spec["name"]:
         raise ValueError(f"the run was trained on {spec['name']}, not on {name}")
+    if distribution is not None:
+        spec = {**spec, "distribution": distribution}
     task = task_from_spec(spec, n)
-    if task.length > meta["model"]["max_len"]:
-        raise ValueError(f"{spec['name']} at n = {task.n} has {task.length}-token streams; the model reads at most "
-                         f"{meta['model']['max_len']} (trained at n = {spec['n']})")
+    fmt = run_format(meta)
+    check_format(task, fmt)
+    if sequence_length(task, fmt) > meta["model"]["max_len"]:
+        raise ValueError(f"{spec['name']} at n = {task.n} has {sequence_length(task, fmt)}-token sequences "
+                         f"({fmt}); the model reads at most {meta['model']['max_len']} (trained at n = {spec['n']})")
     return task
+
+
+def run_format(meta: dict) -> str:
+    """The format a run was trained in (runs from before formats existed: vanilla)."""
+    return meta.get("reader_format", "vanilla")
 
 
 def reader_name(meta: dict, run, precision) -> str:
@@ -136,18 +147,26 @@ def _stage(task, n: int):
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
           device: str = "auto", resume_run: bool = False, progress=None, curriculum: bool = True,
-          frozen_embedding: bool = True) -> dict:
+          frozen_embedding: bool = True, fmt: str = "vanilla", accumulate: int = 1, bf16: bool = False) -> dict:
     """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run.
 
     With `curriculum`, training starts on the task at size 8 and doubles the size each time the training
     accuracy over the last 200 steps reaches 0.9, up to the task's own size (the model, sized for the full
     stream, reads the shorter ones unchanged); a stage that does not pass moves on at its deadline, the stages
-    below the full size sharing the first half of the steps. Evaluation always reads the full size."""
+    below the full size sharing the first half of the steps. Evaluation always reads the full size.
+
+    `fmt` (``streaming.formats``): in ``cot`` and ``retrieval`` the loss reads the trace and the answer (never the
+    stream, never what the environment wrote), and the accuracy is the exact match of the whole trace; each batch
+    is cut into `accumulate` micro-batches of similar lengths (each padded to its own longest), whose gradients
+    add up; `bf16` runs the forward pass under bfloat16 autocast (CUDA only)."""
     if not 1 <= steps <= 1 << 30 or not 1 <= batch <= 1 << 16 or not 0 < lr <= 10:
         raise ValueError("steps (1..2^30), batch (1..65536) and lr (0..10] are out of range")
-    if task.length > MAX_MODEL_LEN:
-        raise ValueError(f"{task.name} at n = {task.n} has {task.length}-token streams; the neural readers take at "
-                         f"most {MAX_MODEL_LEN}")
+    check_format(task, fmt)
+    if not 1 <= accumulate <= batch:
+        raise ValueError(f"--accumulate must lie in 1..batch ({batch}), got {accumulate}")
+    if sequence_length(task, fmt) > MAX_MODEL_LEN:
+        raise ValueError(f"{task.name} at n = {task.n} has {sequence_length(task, fmt)}-token sequences in the "
+                         f"{fmt} format; the neural readers take at most {MAX_MODEL_LEN}")
     check_seed_value(seed)
     out = Path(out)
     if resume_run and not (out / "config.json").is_file():
@@ -156,12 +175,14 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         raise ValueError(f"{out} already holds {'a run' if (out / 'config.json').exists() else 'files'}: pass "
                          f"--resume to continue it, or choose another --out")
     dev = pick_device(device)
+    if bf16 and dev.type != "cuda":
+        raise ValueError("--bf16 (bfloat16 autocast) is for CUDA devices; this run is on the CPU")
     torch.manual_seed(seed)
     if dev.type == "cpu":
         torch.set_flush_denormal(True)  # subnormal floats slowed Mamba-2 steps 10-fold on the CPU
     with quiet_numba():
         return _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
-                      frozen_embedding)
+                      frozen_embedding, (fmt, accumulate, bf16))
 
 
 def _answers_at(logits, positions, task, answers, dev):
@@ -185,6 +206,32 @@ def training_step(model, optimizer, task, seed: int, batch: int, dev) -> tuple:
     return float(loss.detach()), float((at.argmax(-1) == y).float().mean())
 
 
+def trace_step(model, optimizer, task, fmt: str, seed: int, batch: int, dev, accumulate: int = 1,
+               bf16: bool = False) -> tuple:
+    """One AdamW step on a fresh batch in a trace format: cross-entropy on the trained tokens (the trace and the
+    answer), summed over length-bucketed micro-batches; (loss per trained token, exact-match accuracy)."""
+    seqs = build(task, task.batch(seed, 0, batch), fmt)
+    total = max(1, int(seqs.trained.sum()))
+    optimizer.zero_grad()
+    loss_sum, exact = 0.0, 0
+    for idx in length_buckets(seqs.lengths, accumulate):
+        width = int(seqs.lengths[idx].max())
+        x = torch.from_numpy(seqs.tokens[idx, :width]).to(dev)
+        mask = torch.from_numpy(seqs.trained[idx, 1:width]).to(dev)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            logits, _ = model(x[:, :-1])
+        logits = logits.float()
+        per = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
+                                                reduction="none").reshape(mask.shape)
+        loss = (per * mask).sum() / total
+        loss.backward()
+        loss_sum += float(loss.detach())
+        exact += int(((logits.argmax(-1) == x[:, 1:]) | ~mask).all(dim=1).sum())
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss_sum, exact / batch
+
+
 def training_seed(seed: int, step: int) -> int:
     """The stream seed of a training batch: a hash of (run seed, step) in [2^62, 2^63), a domain of its own:
     evaluation, sweeps and probes take seeds below 2^62, so no evaluation stream can repeat a training batch."""
@@ -198,20 +245,22 @@ def rounds_uniformly(precision) -> bool:
 
 
 def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
-           frozen_embedding) -> dict:
+           frozen_embedding, fmt_options) -> dict:
+    fmt, accumulate, bf16 = fmt_options
     done = 0
     if resume_run:
         model, meta = load_run(out, str(dev))
-        if meta["model"]["family"] != family or meta["task"] != task.spec():
+        if meta["model"]["family"] != family or meta["task"] != task.spec() or run_format(meta) != fmt:
             raise ValueError(f"{out} holds a {meta['model']['family']} run on {meta['task']['name']} n = "
-                             f"{meta['task']['n']} ({meta['task']['distribution']}); --resume continues it with the "
-                             f"same --model, --task, --n and options")
+                             f"{meta['task']['n']} ({meta['task']['distribution']}, format {run_format(meta)}); "
+                             f"--resume continues it with the same --model, --task, --n, --format and options")
         model.train()
         done = int(meta["steps_done"])
     else:
-        config = config_for(family, size, NUM0 + task.vocab, task.length, frozen_embedding)
+        config = config_for(family, size, NUM0 + task.vocab, sequence_length(task, fmt), frozen_embedding)
         model = build_model(config).to(dev)
-        meta = {"format": FORMAT, "model": config.to_dict(), "task": task.spec(), "steps_done": 0,
+        meta = {"format": FORMAT, "model": config.to_dict(), "task": task.spec(), "reader_format": fmt,
+                "steps_done": 0,
                 "steps": steps, "batch": batch, "lr": lr, "seed": seed,
                 "curriculum_n": min(task.n, CURRICULUM_START) if curriculum else task.n}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
@@ -226,7 +275,11 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
-        history.append(training_step(model, optimizer, current, training_seed(seed, step), batch, dev))
+        if fmt == "vanilla":
+            history.append(training_step(model, optimizer, current, training_seed(seed, step), batch, dev))
+        else:
+            history.append(trace_step(model, optimizer, current, fmt, training_seed(seed, step), batch, dev,
+                                      accumulate, bf16))
         meta["steps_done"] = step + 1
         since += 1
         passed = since >= CURRICULUM_WINDOW and \
@@ -286,15 +339,23 @@ def calibration_ranges(model, task, seed: int, trials: int = 512):
     return calibrate(state)
 
 
-def probe_model(model, task, precisions, trials: int, seed: int):
-    """For each precision: (precision, successes, state bits, linear capacity C in bits) of the model resumed from
-    its state rounded to that precision, and of ridge probes fitted on rounded states of other streams."""
+def probe_model(model, task, precisions, trials: int, seed: int, fmt: str = "vanilla"):
+    """For each precision: (precision, successes, state bits, linear capacity C in bits, missing answers) of the
+    model resumed from its state rounded to that precision (a cot or retrieval reader decodes freely from there),
+    and of ridge probes fitted on rounded states of other streams."""
+    from .decode import evaluate_trace
+
     ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, precisions)) else None
     _, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
     _, test_x, test_raw = cut_states_of(model, task, trials, seed)
     for p in precisions:
         uniform = ranges if rounds_uniformly(p) else None
-        ok, bits = evaluate(model, task, trials, seed, p, uniform)
+        missing = 0
+        if fmt == "vanilla":
+            ok, bits = evaluate(model, task, trials, seed, p, uniform)
+        else:
+            got = evaluate_trace(model, task, fmt, trials, seed, p, uniform, "free")
+            ok, bits, missing = got["successes"], got["bits"], got["missing"]
         c, _ = probe_capacity(flatten(round_state(train_raw, p, uniform)).cpu().numpy(), train_x,
                               flatten(round_state(test_raw, p, uniform)).cpu().numpy(), test_x)
-        yield p, ok, bits, c
+        yield p, ok, bits, c, missing
