@@ -10,9 +10,10 @@ from streaming.exact import EXACT_COLUMNS
 from streaming.experiments import (FIGURES, SCALING_COLUMNS, exact_figure_rows, exact_figure_steps, figure_cells,
                                    scaling_cells, scaling_row)
 from streaming.results import write_table
+from streaming.sweep import plan_cells
 
 from .main import UserError, cli, ensure_writable, progress
-from .plotfigs import plot_exact, plot_probe
+from .plotfigs import plot_exact, plot_figure2, plot_probe
 from .plotting import check_output_path, plot_results, plot_scaling
 from .sweep import sweep_into
 
@@ -136,3 +137,41 @@ def probe_figure(trials, seed, sealed, results_dir, figures_dir, runs_dir, devic
     results_csv, capacity_csv = probe_pipeline(Path(runs_dir), Path(results_dir), trials or 2000, seed, device,
                                                progress)
     click.echo(f"figure written to {plot_probe(results_csv, capacity_csv, Path(figures_dir) / 'probe.png')}")
+
+
+@figures.command("figure2")
+@_common
+@click.option("--grid", "grid_name", type=click.Choice(["default", "paper"]), default="default", show_default=True,
+              help="default: LLaMA, Mamba-2 and the hybrid at tiny, N = 8, 16 (about half an hour on 2 CPU cores); "
+                   "paper: the paper's 108 runs (LLaMA / Mamba / hybrid at 0.5M, 1M, 2M; N = 16..128; a GPU's job)")
+@click.option("--runs", "runs_dir", default="runs/figure2", show_default=True, type=click.Path(file_okay=False),
+              help="where the trained runs live (missing ones are trained, unfinished ones resumed)")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+@click.option("--accumulate", default=1, show_default=True, type=int, help="micro-batches per batch")
+@click.option("--bf16", is_flag=True, help="bfloat16 autocast while training (CUDA only)")
+def figure2(trials, seed, sealed, results_dir, figures_dir, grid_name, runs_dir, device, accumulate, bf16):
+    """The paper's Figure 2: IsTree accuracy against N with vanilla answers, chain of thought and in-context
+    retrieval, a line per model; then the N = 16 runs placed on the IsTree bound plot (hard streams, state rounded
+    at the cut). Finished runs and rows are reused when the command runs again (the models extra)."""
+    from .neural import need_torch
+
+    if sealed:
+        raise UserError("figures figure2 is not sealed: its runs are trained once and kept")
+    _seeds(trials, seed, False)
+    need_torch()
+    from streaming.neural.figure2 import GRIDS, PAPER_TRIALS, place_on_bound, run_grid
+
+    grid = GRIDS[grid_name]
+    results = Path(results_dir)
+    csv_path, out = results / "figure2.csv", Path(figures_dir) / "figure2.png"
+    models_csv, models_out = results / "istree-models.csv", Path(figures_dir) / "istree-models.png"
+    ensure_writable(csv_path, out, models_csv, models_out)
+    trials = trials or (PAPER_TRIALS if grid_name == "paper" else 400)
+    run_grid(grid, Path(runs_dir), csv_path, trials, seed, device, progress, accumulate, bf16)
+    click.echo(f"figure written to {plot_figure2(csv_path, out)}")
+    placed = 16 if any(spec.n == 16 for spec in grid) else max(spec.n for spec in grid)
+    place_on_bound(grid, Path(runs_dir), models_csv, placed, (4, 8, 32), min(trials, 400), seed, device, progress)
+    cells = plan_cells("istree", [placed], "star-coder,retrieval-dfs", min(trials, 400) * 5, seed,
+                       budgets=[0, 2, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64])
+    sweep_into(cells, models_csv, "IsTree algorithms", resume=True)
+    click.echo(f"figure written to {plot_probe(models_csv, None, models_out)}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from streaming.exact import EXACT_COLUMNS
 from streaming.results import CAPACITY_COLUMNS, read_rows, read_table
-from streaming.tasks import make_task
+from streaming.tasks import task_from_label
 
 from .plotting import check_output_path, pyplot
 
@@ -80,28 +80,33 @@ def _model_label(reader: str) -> tuple[str, str]:
 
 
 def plot_probe(results_csv, capacity_csv, out) -> Path:
+    """Models resumed from their state at the cut rounded to p bits, beside the algorithms and the exact bound, on
+    the same streams (a panel per size; with `capacity_csv`, a second row with each state's linear capacity).
+    Models in the retrieval format are drawn hollow: they read the context, so the bound does not bind them."""
     plt = pyplot()
     out = check_output_path(out)
-    rows = read_rows(results_csv)
-    capacity = read_table(capacity_csv, CAPACITY_COLUMNS, "capacity")
+    rows = [r for r in read_rows(results_csv) if r.get("decode", "stream") in ("stream", "free")]
+    capacity = read_table(capacity_csv, CAPACITY_COLUMNS, "capacity") if capacity_csv is not None else []
     sizes = sorted({int(r["n"]) for r in rows})
     if not sizes:
         raise ValueError(f"{results_csv} holds no rows to plot")
-    fig, axes = plt.subplots(2, len(sizes), figsize=(7.2 * len(sizes), 11.5), squeeze=False)
-    families = sorted({_model_label(r["reader"])[0].split(":")[0] for r in rows if "@" in r["reader"]})
-    family_color = {f: c for f, c in zip(families, ("C0", "C2", "C4", "C5", "C6", "C9"))}
-    algorithm_color = {"prefix": "0.45", "blockcode": "C1", "trellis": "C8"}
+    panels = 2 if capacity_csv is not None else 1
+    fig, axes = plt.subplots(panels, len(sizes), figsize=(7.2 * len(sizes), 5.9 * panels + 0.6), squeeze=False)
+    all_runs = sorted({_model_label(r["reader"])[0] for r in rows if "@" in r["reader"]})
+    run_color = {run: c for run, c in zip(all_runs, [f"C{i}" for i in (0, 2, 4, 5, 6, 9, 3, 7, 8, 1)] * 4)}
+    algorithm_color = {"prefix": "0.45", "blockcode": "C1", "trellis": "C8", "star-coder": "C8",
+                       "retrieval-dfs": "C3"}
     for col, n in enumerate(sizes):
-        task = make_task("index", n)
-        m = task.index_size
         mine = [r for r in rows if int(r["n"]) == n]
+        task = task_from_label(mine[0]["task"], n, mine[0]["distribution"])
+        m = task.index_size
         top = max(int(r["budget_bits"]) for r in mine)
         grid = np.unique(np.concatenate([np.arange(0, m + 1), np.geomspace(1, max(top, 2 * m) * 1.5, 200)]))
         bounds = task.bounds(grid)
         ax = axes[0, col]
         xs = np.maximum(grid, 0.5)
         ax.fill_between(xs, bounds["bound"], 1.02, color="#d62728", alpha=0.08, lw=0,
-                        label="impossible (above the exact bound)")
+                        label="impossible for a streaming reader (above the exact bound)")
         ax.plot(xs, bounds["sphere"], color="black", lw=1.6, label="sphere-covering bound (exact)")
         ax.plot(xs, bounds["fano"], color="black", lw=1.0, ls="--", label="Fano bound")
         ax.axhline(task.chance, color="0.4", lw=0.9, ls=":", label="guessing floor 1/2")
@@ -113,7 +118,11 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
             lo = np.array([float(r["ci_low"]) for r in rs])
             hi = np.array([float(r["ci_high"]) for r in rs])
             color = algorithm_color.get(reader, "C7")
-            ax.plot(b, s, marker="o", ms=3, lw=1.2, color=color, label=f"algorithm: {reader}")
+            retrieval = rs[0].get("format") == "retrieval"
+            ax.plot(b, s, marker="*" if retrieval else "o", ms=6 if retrieval else 3, lw=1.2, color=color,
+                    ls="--" if retrieval else "-",
+                    label=f"algorithm: {reader}" + (" (with retrieval: no streaming algorithm, the bound does "
+                                                    "not apply)" if retrieval else ""))
             ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
         runs = sorted({_model_label(r["reader"])[0] for r in mine if "@" in r["reader"]})
         for run in runs:
@@ -123,11 +132,15 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
             s = np.array([float(r["success"]) for r in rs])
             lo = np.array([float(r["ci_low"]) for r in rs])
             hi = np.array([float(r["ci_high"]) for r in rs])
-            color = family_color[family]
-            kind = "KV cache" if family in ("llama", "hybrid") else "state"
+            color = run_color[run]
+            kind = "KV cache" if family in ("llama", "hybrid", "hybrid2") else "state"
+            fmt = rs[0].get("format", "vanilla")
+            name = run if fmt == "vanilla" else f"{run} [{fmt}" + (": reads the context, not bounded]"
+                                                                   if fmt == "retrieval" else "]")
             ax.errorbar(b, s, yerr=[s - lo, hi - s], color=color, marker="s" if kind == "state" else "D", ms=4,
-                        lw=1.3, capsize=2, label=f"{family} ({kind}), p = {_model_label(rs[0]['reader'])[1]}"
-                                                 f"..{_model_label(rs[-1]['reader'])[1]} bits per number")
+                        lw=1.3, capsize=2, mfc="none" if fmt == "retrieval" else color,
+                        label=f"{name} ({kind}), p = {_model_label(rs[0]['reader'])[1]}"
+                              f"..{_model_label(rs[-1]['reader'])[1]} bits per number")
             for bits, succ, r in zip(b, s, rs):
                 p = _model_label(r["reader"])[1]
                 if p in ("1", "2", "4", "8", "32"):
@@ -138,10 +151,13 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
         ax.set_ylim(min(0.4, min(float(r['ci_low']) for r in mine) - 0.03), 1.03)
         ax.set_xlabel("state bits b (log scale; a model's bits = p x numbers in its state at the cut)")
         ax.set_ylabel("success probability (95% Clopper-Pearson)")
-        ax.set_title(f"Index, n = {n}: models resumed from their state rounded to p bits per number\n"
-                     f"(labels: p), algorithms at budget b, on the same streams", fontsize=10)
+        ax.set_title(f"{task.name}, {task.label()}, {task.size_name} = {n}: models resumed from their state "
+                     f"rounded to p bits per number\n(labels: p), algorithms at budget b, on the same streams",
+                     fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="lower right")
+        if capacity_csv is None:
+            continue
 
         cx = axes[1, col]
         caps = [r for r in capacity if int(r["n"]) == n]
@@ -150,7 +166,7 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
             family = run.split(":")[0]
             cx.plot([int(r["state_bits"]) for r in rs], [float(r["capacity_bits"]) for r in rs],
                     marker="s" if family not in ("llama", "hybrid") else "D", ms=4, lw=1.3,
-                    color=family_color[family], label=f"{family}: linear capacity C of its rounded state")
+                    color=run_color.get(run, "C7"), label=f"{family}: linear capacity C of its rounded state")
         span = np.geomspace(1, max(top, 2 * m) * 1.5, 50)
         cx.plot(span, np.minimum(span, m), color="black", lw=1.2, ls="--",
                 label="the most a b-bit state can hold about x: min(b, m)")
@@ -163,6 +179,60 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
         cx.grid(alpha=0.3, which="both")
         cx.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_figure2(results_csv, out) -> Path:
+    """The paper's Figure 2 layout: accuracy against N, a panel per format, a line per model and size, 95% bands,
+    chance at 1/2 (free decoding; teacher-forced exact match dotted beside it)."""
+    from streaming.formats import FORMATS
+
+    plt = pyplot()
+    out = check_output_path(out)
+    rows = [r for r in read_rows(results_csv) if r["task"] == "istree"]
+    if not rows:
+        raise ValueError(f"{results_csv} holds no IsTree rows to plot")
+    fig, axes = plt.subplots(1, len(FORMATS), figsize=(5.6 * len(FORMATS), 5.4), squeeze=False, sharey=True)
+    models = sorted({_model_label(r["reader"])[0].split(":")[1].rsplit("-", 2)[0] for r in rows})
+    color = {m: f"C{i}" for i, m in enumerate(models)}
+    titles = {"vanilla": "Vanilla (answer after the edges)", "cot": "Chain of thought (DFS walk)",
+              "retrieval": "In-context retrieval (live regex environment)"}
+    for ax, fmt in zip(axes[0], FORMATS):
+        mine = [r for r in rows if r["format"] == fmt]
+        for model in models:
+            for decode, style in (("stream", "-"), ("free", "-"), ("teacher", ":")):
+                rs = sorted((r for r in mine if r["decode"] == decode and
+                             _model_label(r["reader"])[0].split(":")[1].rsplit("-", 2)[0] == model),
+                            key=lambda r: int(r["n"]))
+                if not rs:
+                    continue
+                n = np.array([int(r["n"]) for r in rs])
+                s = np.array([float(r["success"]) for r in rs])
+                lo = np.array([float(r["ci_low"]) for r in rs])
+                hi = np.array([float(r["ci_high"]) for r in rs])
+                label = model + (" (teacher-forced exact match)" if decode == "teacher" else "")
+                ax.plot(n, s, ls=style, marker="o" if decode != "teacher" else ".", ms=4, lw=1.4,
+                        color=color[model], label=label)
+                if decode != "teacher":
+                    ax.fill_between(n, lo, hi, color=color[model], alpha=0.18, lw=0)
+        ax.axhline(0.5, color="0.4", lw=0.9, ls="--", label="chance 1/2")
+        ax.set_xscale("log", base=2)
+        sizes = sorted({int(r["n"]) for r in rows})
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(s) for s in sizes])
+        ax.set_ylim(-0.02, 1.04)
+        ax.set_xlabel("N (nodes)")
+        ax.set_title(titles[fmt], fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
+    axes[0][0].set_ylabel("accuracy (free decoding, missing answer = 1/2; 95% bands)")
+    trials = sorted({r["trials"] for r in rows})
+    fig.suptitle(f"IsTree on the authors' graphs (two stars plus a leaf-leaf edge, P(tree) = 1/2), "
+                 f"{'/'.join(trials)} graphs per point", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)

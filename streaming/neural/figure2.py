@@ -1,0 +1,132 @@
+"""The paper's Figure 2: IsTree accuracy against N for each format (vanilla, chain of thought, retrieval), a line
+per model and size, on the authors' graphs; and the same runs placed on the IsTree bound plot (hard streams, state
+rounded at the cut, decoding included).
+
+A grid is a list of runs; each is trained once into `runs/figure2/` (an unfinished one is resumed) and evaluated
+into `results/figure2.csv` (free decoding with the live environment, and teacher-forced exact match for the trace
+formats; rows already there are kept). Interrupting keeps every finished run and row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..formats import FORMATS
+from ..results import RowWriter, read_rows
+from ..sweep import make_row
+from ..tasks import make_task
+from .decode import evaluate_trace
+from .pipeline import probe_rows, run_complete
+from .train import evaluate, load_run, reader_name, train
+
+#: the paper's accuracies (read off its Figure 2, PAPER.md) at N = 16 / 32 / 64 / 128
+PAPER = {
+    ("llama", "0.5M", "cot"): (1.00, 1.00, 0.975, 0.69), ("llama", "1M", "cot"): (1.00, 1.00, 1.00, 0.92),
+    ("llama", "2M", "cot"): (1.00, 1.00, 1.00, 1.00), ("mamba", "0.5M", "cot"): (0.84, 0.55, 0.49, 0.49),
+    ("mamba", "1M", "cot"): (0.995, 0.78, 0.48, 0.49), ("mamba", "2M", "cot"): (1.00, 0.87, 0.48, 0.49),
+    ("hybrid", "0.5M", "cot"): (0.998, 0.998, 0.97, 0.77), ("hybrid", "1M", "cot"): (1.00, 0.998, 0.995, 0.76),
+    ("hybrid", "2M", "cot"): (1.00, 0.998, 0.995, 0.99),
+    ("mamba", "1M", "retrieval"): (1.00, 1.00, 1.00, 0.998), ("mamba", "2M", "retrieval"): (1.00, 1.00, 1.00, 0.995),
+}
+PAPER_N = (16, 32, 64, 128)
+
+
+def paper_accuracy(family: str, size: str, fmt: str, n: int):
+    """The paper's number for a cell, or None (vanilla is about 0.5 and retrieval 1.0 for every model)."""
+    if n not in PAPER_N:
+        return None
+    if (family, size, fmt) in PAPER:
+        return PAPER[(family, size, fmt)][PAPER_N.index(n)]
+    return {"vanilla": 0.5, "retrieval": 1.0}.get(fmt) if size in ("0.5M", "1M", "2M") else None
+
+
+@dataclass(frozen=True)
+class GridRun:
+    family: str
+    size: str
+    n: int
+    fmt: str
+    steps: int
+    lr: float
+    batch: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}-{self.size}-{self.fmt}-N{self.n}"
+
+
+def _grid(families, sizes, ns, steps, lrs, batch) -> tuple:
+    return tuple(GridRun(f, s, n, fmt, steps[fmt], lrs[f], batch)
+                 for f in families for s in sizes for n in ns for fmt in FORMATS)
+
+
+#: the default grid, sized for a 2-core CPU (about half an hour from scratch; see the README)
+DEFAULT_GRID = _grid(("llama", "mamba2", "hybrid"), ("tiny",), (8, 16),
+                     {"vanilla": 150, "cot": 400, "retrieval": 300},
+                     {"llama": 3e-3, "mamba2": 3e-3, "hybrid": 3e-3}, 32)
+#: the paper's grid: 1M training graphs (15,625 steps of 64), lr 1e-3 for the Transformer and 3e-4 for the others
+PAPER_GRID = _grid(("llama", "mamba", "hybrid"), ("0.5M", "1M", "2M"), PAPER_N,
+                   {fmt: 15625 for fmt in FORMATS}, {"llama": 1e-3, "mamba": 3e-4, "hybrid": 3e-4}, 64)
+GRIDS = {"default": DEFAULT_GRID, "paper": PAPER_GRID}
+PAPER_TRIALS = 5000
+
+
+def run_grid(grid, runs_dir: Path, results_csv: Path, trials: int, seed: int, device: str, progress,
+             accumulate: int = 1, bf16: bool = False) -> Path:
+    """Train what is missing and evaluate every run on fresh authors' graphs (rows already in the file kept).
+    `progress(length, label)` returns a context manager with ``update(n)``."""
+    for spec in grid:
+        path = runs_dir / spec.name
+        if run_complete(path, spec.steps):
+            continue
+        task = make_task("istree", spec.n, "authors")
+        with progress(spec.steps, f"training {spec.name}") as bar:
+            train(task, spec.family, spec.size, spec.steps, path, batch=spec.batch, lr=spec.lr, seed=0,
+                  device=device, resume_run=(path / "config.json").is_file(), progress=lambda *_: bar.update(1),
+                  fmt=spec.fmt, accumulate=accumulate, bf16=bf16)
+    done = {_cell(r) for r in read_rows(results_csv)} if results_csv.exists() and results_csv.stat().st_size else set()
+    with RowWriter(results_csv) as writer, progress(len(grid), "evaluating every run") as bar:
+        for spec in grid:
+            model, meta = load_run(runs_dir / spec.name, device)
+            task = make_task("istree", spec.n, "authors")
+            for mode in (["stream"] if spec.fmt == "vanilla" else ["free", "teacher"]):
+                name = reader_name(meta, runs_dir / spec.name, 32)
+                key = (name, str(spec.n), spec.fmt, mode, str(trials), str(seed))
+                if key not in done:
+                    writer.write(_row(model, name, task, spec.fmt, mode, trials, seed))
+                    done.add(key)
+            bar.update(1)
+    return results_csv
+
+
+def _cell(row: dict) -> tuple:
+    """A grid cell whatever its budget (a run's state bits follow from the run)."""
+    return (row["reader"], row["n"], row["format"], row["decode"], row["trials"], row["seed"])
+
+
+def _row(model, name, task, fmt, mode, trials, seed) -> dict:
+    if fmt == "vanilla":
+        ok, bits = evaluate(model, task, trials, seed)
+        got = {"successes": ok, "missing": 0, "queries": 0.0, "bits": bits}
+    else:
+        got = evaluate_trace(model, task, fmt, trials, seed, 32, None, mode)
+    return make_row(task, name, got["bits"], got["bits"], got["successes"], trials, seed, 0.0, cells=1,
+                    fmt=fmt, decode=mode, missing=got["missing"], queries=got["queries"])
+
+
+def place_on_bound(grid, runs_dir: Path, results_csv: Path, n: int, precisions, trials: int, seed: int,
+                   device: str, progress) -> Path:
+    """The grid's runs at size n on the IsTree hard streams (inside the authors' family), their state at the cut
+    rounded to each precision and decoding resumed from it: rows for the IsTree bound plot (replaced each time)."""
+    if results_csv.exists():
+        results_csv.unlink()
+    chosen = [spec for spec in grid if spec.n == n]
+    with RowWriter(results_csv) as writer, progress(len(chosen), f"placing the N = {n} runs on the bound") as bar:
+        for spec in chosen:
+            model, meta = load_run(runs_dir / spec.name, device)
+            task = make_task("istree", n, "hard")
+            for row, _ in probe_rows(model, meta, runs_dir / spec.name, task, precisions, trials, seed):
+                writer.write(row)
+            bar.update(1)
+    return results_csv
+

@@ -1,0 +1,122 @@
+"""Trained readers in the cot and retrieval formats through the command line, and the Figure 2 pipeline."""
+import csv
+import json
+
+import pytest
+
+from conftest import run_cli
+
+torch = pytest.importorskip("torch")
+
+
+def rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def cot_run(tmp_path_factory):
+    from streaming.neural.train import train
+    from streaming.tasks import make_task
+
+    out = tmp_path_factory.mktemp("runs") / "cot"
+    train(make_task("istree", 6, "authors"), "llama", "tiny", 6, out, batch=8, fmt="cot", accumulate=2,
+          device="cpu")
+    return out
+
+
+def test_a_cot_run_records_its_format_and_evaluates_in_both_decode_modes(cot_run, tmp_path, capsys):
+    meta = json.loads((cot_run / "config.json").read_text())
+    assert meta["reader_format"] == "cot" and meta["steps_done"] == 6
+    out = tmp_path / "e.csv"
+    code, text, err = run_cli(["eval", str(cot_run), "--trials", "12", "--precision", "4,32", "--distribution",
+                               "hard", "--out", str(out)], capsys)
+    assert code == 0, err
+    got = rows(out)
+    assert {(r["format"], r["decode"], r["budget_bits"] != "") for r in got} == {("cot", "free", True),
+                                                                              ("cot", "teacher", True)}
+    assert len(got) == 4 and all(r["distribution"] == "hard" and r["audit"] in ("ok", "no-bound") for r in got)
+    for r in got:  # a missing answer scores 1/2: success = (right + missing / 2) / trials
+        assert float(r["success"]) == pytest.approx((int(r["successes"]) + int(r["missing"]) / 2) / 12, abs=1e-6)
+    # the same cells again: refused before any work
+    code, _, err = run_cli(["eval", str(cot_run), "--trials", "12", "--precision", "4", "--distribution", "hard",
+                            "--out", str(out)], capsys)
+    assert code == 2 and "already holds" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "retrieval"], "trained in the cot format"),
+    (["--format", "scratch"], "unknown format"),
+    (["--decode", "beam"], "bad --decode"),
+    (["--distribution", "permutation"], "no cot format"),
+])
+def test_eval_bad_format_input_is_one_line(cot_run, capsys, args, message):
+    code, _, err = run_cli(["eval", str(cot_run), "--trials", "4", *args], capsys)
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "istree", "--n", "6", "--format", "scratch"], "unknown format"),
+    (["--task", "index", "--n", "6", "--format", "cot"], "no cot format"),
+    (["--task", "istree", "--n", "6", "--distribution", "permutation", "--format", "cot"], "no cot format"),
+    (["--task", "istree", "--n", "6", "--format", "cot", "--bf16", "--device", "cpu"], "CUDA"),
+    (["--task", "istree", "--n", "6", "--format", "cot", "--accumulate", "0"], "--accumulate"),
+])
+def test_train_bad_format_input_is_one_line(tmp_path, capsys, args, message):
+    code, _, err = run_cli(["train", *args, "--steps", "1", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+def test_a_retrieval_reader_needs_its_environment(tmp_path, capsys):
+    from streaming.neural.train import train
+    from streaming.tasks import make_task
+
+    out = tmp_path / "ret"
+    train(make_task("index", 6), "lstm", "tiny", 2, out, batch=4, fmt="retrieval", device="cpu")
+    code, _, err = run_cli(["eval", str(out), "--trials", "4", "--no-environment"], capsys)
+    assert code == 2 and "needs the environment" in err
+    code, text, err = run_cli(["eval", str(out), "--trials", "4", "--decode", "free"], capsys)
+    assert code == 0 and "(retrieval, free)" in text
+    # resuming in another format is refused
+    code, _, err = run_cli(["train", "--task", "index", "--n", "6", "--model", "lstm", "--steps", "3", "--out",
+                            str(out), "--resume"], capsys)
+    assert code == 2 and "--format" in err
+
+
+def test_figure2_pipeline_trains_evaluates_reuses_and_draws(tmp_path, capsys, monkeypatch):
+    import streaming.neural.figure2 as f2
+
+    grid = f2._grid(("llama", "mamba2"), ("tiny",), (6,), {"vanilla": 2, "cot": 2, "retrieval": 2},
+                    {"llama": 3e-3, "mamba2": 3e-3}, 4)
+    monkeypatch.setitem(f2.GRIDS, "default", grid)
+    args = ["figures", "figure2", "--trials", "6", "--results", str(tmp_path / "res"), "--figures",
+            str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
+    code, text, err = run_cli(args, capsys)
+    assert code == 0, err
+    got = rows(tmp_path / "res" / "figure2.csv")
+    # two families x (vanilla + cot twice + retrieval twice)
+    assert len(got) == 10 and {r["format"] for r in got} == {"vanilla", "cot", "retrieval"}
+    assert {r["decode"] for r in got if r["format"] != "vanilla"} == {"free", "teacher"}
+    assert (tmp_path / "fig" / "figure2.png").stat().st_size > 0
+    assert (tmp_path / "fig" / "istree-models.png").stat().st_size > 0
+    placed = rows(tmp_path / "res" / "istree-models.csv")
+    assert {r["reader"].split("@")[0] for r in placed if "@" in r["reader"]} == \
+        {f"{f}:{f}-tiny-{fmt}-N6" for f in ("llama", "mamba2") for fmt in ("vanilla", "cot", "retrieval")}
+    assert any(r["reader"] == "retrieval-dfs" and r["format"] == "retrieval" for r in placed)
+    # run again: nothing retrained, no row written twice
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("model.safetensors")}
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert len(rows(tmp_path / "res" / "figure2.csv")) == 10
+    assert stamps == {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("model.safetensors")}
+
+
+def test_figure2_grids_are_the_papers():
+    from streaming.neural.figure2 import DEFAULT_GRID, PAPER_GRID, paper_accuracy
+
+    assert len(PAPER_GRID) == 108 and {r.n for r in PAPER_GRID} == {16, 32, 64, 128}
+    assert {(r.family, r.lr) for r in PAPER_GRID} == {("llama", 1e-3), ("mamba", 3e-4), ("hybrid", 3e-4)}
+    assert {r.batch for r in PAPER_GRID} == {64}
+    assert {r.family for r in DEFAULT_GRID} == {"llama", "mamba2", "hybrid"} and {r.n for r in DEFAULT_GRID} == {8, 16}
+    assert paper_accuracy("mamba", "0.5M", "cot", 32) == 0.55 and paper_accuracy("llama", "tiny", "cot", 16) is None
