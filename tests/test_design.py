@@ -1,6 +1,7 @@
 """The design's promises that code could quietly break: arrows one way, tasks as frozen validated dataclasses whose
 labels, specs and options are derived from their fields, one algorithm signature for every registered algorithm."""
 import dataclasses
+from pathlib import Path
 import subprocess
 import sys
 
@@ -67,3 +68,29 @@ def test_every_algorithm_has_the_one_signature():
             params = alg.make_params(task, b, np.uint64(7))
             assert params.dtype == np.int64 and params[0] == task.n and params[1] == b
             assert 0 <= alg.used_bits(task, b) <= b and isinstance(alg.settings(task, b), str)
+
+
+def test_numba_caches_built_with_other_tokens_are_dropped(tmp_path):
+    """numba keys a cache by its own source file only: a change of the token list must drop the caches, or a
+    cached generator would keep writing the old token ids."""
+    import shutil
+
+    import streaming
+
+    package = tmp_path / "streaming"
+    shutil.copytree(Path(streaming.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("*.nbi", "*.nbc", "*.pyc"))
+    cache = package / "tasks" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    stale = cache / "index_stream.index_tokens-1.py311.nbi"
+    stale.write_bytes(b"built with other tokens")
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "tokens.stamp").write_text("<s> ~ YES NO")
+    subprocess.run([sys.executable, "-c", "import streaming"], cwd=tmp_path, check=True)
+    assert not stale.exists()
+    from streaming.tokens import SPECIALS
+
+    assert (package / "__pycache__" / "tokens.stamp").read_text() == " ".join(SPECIALS)
+    stale.write_bytes(b"built with these tokens")  # the same tokens: the caches stay
+    subprocess.run([sys.executable, "-c", "import streaming"], cwd=tmp_path, check=True)
+    assert stale.exists()
