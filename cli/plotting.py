@@ -38,6 +38,13 @@ def _panels(rows):
 #: reader colours: none of the bounds' red and black, nor the reference lines' purple and brown
 READER_COLORS = ("C0", "C1", "C2", "C6", "C7", "C8", "C9", "#1f3b73", "#e6a100", "#2ca089", "#a05195")
 READER_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+#: rows in the retrieval format (a reader that queries the environment after its input, ``streaming.generate``):
+#: drawn dashed with a large outlined star, and said so in the legend
+RETRIEVAL = "retrieval"
+RETRIEVAL_MARKER = "*"
+RETRIEVAL_LABEL = "with retrieval\n(not a streaming algorithm: the bound does not apply)"
+#: their colours, by a hash of the name (the same in every figure), none of the streaming readers' greys
+RETRIEVAL_COLORS = ("#e6007e", "#0072b2", "#009e73", "#d55e00")
 
 
 def _builtin_names() -> list:
@@ -79,16 +86,22 @@ def draw_panel(ax, task, rows, title: str | None = None) -> None:
 
     readers = defaultdict(list)
     for row in rows:
-        readers[row["reader"]].append(row)
-    for reader, rs in sorted(readers.items()):
+        readers[(row["reader"], row.get("format", "vanilla") == RETRIEVAL)].append(row)
+    for (reader, retrieval), rs in sorted(readers.items()):
         rs.sort(key=lambda r: int(r["budget_bits"]))
         b = np.array([int(r["budget_bits"]) for r in rs]) / m
         s = np.array([float(r["success"]) for r in rs])
         lo = np.array([float(r["ci_low"]) for r in rs])
         hi = np.array([float(r["ci_high"]) for r in rs])
         color, marker = reader_style(reader)
-        ax.plot(b, s, marker=marker, ms=3.5, lw=1.2, color=color, label=reader)
-        ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
+        if retrieval:  # a separate, marked series: the environment holds the context, the bound does not bind it
+            color = RETRIEVAL_COLORS[zlib.crc32(reader.encode()) % len(RETRIEVAL_COLORS)]
+            ax.plot(b, s, marker=RETRIEVAL_MARKER, ms=9, lw=1.6, ls="--", color=color, markeredgecolor="black",
+                    markeredgewidth=0.6, zorder=4, label=f"{reader}: {RETRIEVAL_LABEL}")
+            ax.fill_between(b, lo, hi, color=color, alpha=0.12, lw=0, hatch="//")
+        else:
+            ax.plot(b, s, marker=marker, ms=3.5, lw=1.2, color=color, label=reader)
+            ax.fill_between(b, lo, hi, color=color, alpha=0.25, lw=0)
         bad = [r for r in rs if r.get("audit") == "VIOLATION"]
         if bad:
             ax.scatter([int(r["budget_bits"]) / m for r in bad], [float(r["success"]) for r in bad], marker="x",

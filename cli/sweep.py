@@ -6,7 +6,7 @@ import sys
 import click
 import numpy as np
 
-from streaming.algorithms import REGISTRY, reference_lines
+from streaming.algorithms import GENERATORS, REGISTRY, reference_lines
 from streaming.engine import check_budget
 from streaming.tasks.base import MAX_STREAM
 from streaming.experiments import fewest_bits_for
@@ -153,11 +153,11 @@ def algorithms(task, n, budget, distribution, **kwargs):
     options = collect_options(kwargs)
     if (options or distribution) and task is None:
         raise UserError("--distribution and task options need --task")
-    for (t, name), alg in REGISTRY.items():
+    for (t, name), alg in list(REGISTRY.items()) + list(GENERATORS.items()):
         if task is not None and t != task:
             continue
         click.echo(f"{t:8s} {name:17s} {alg.summary}")
-        click.echo(f"{'':26s} memory: {alg.memory}")
+        click.echo(f"{'':26s} {'memory (with retrieval)' if alg.generating else 'memory'}: {alg.memory}")
         if n is not None:
             try:
                 instance = make_task(t, n, distribution, **options)

@@ -57,6 +57,7 @@ class Environment:
         self.task = task
         self.input_text = render(list(stream)[: task.searched_input])
         self.trace: list = []
+        self._words: list = []  # the trace rendered, word by word (joined when a query searches the trace)
         self.queries = 0
         self._last_start = -1  # index in the trace of the last <StartSearch> after the last <EndSearch>
         self._balanced = True
@@ -67,13 +68,13 @@ class Environment:
         if spec is None:
             return FAILED
         pattern, scope = spec
-        text = self.input_text if scope == "input" else render(self.trace)
+        text = self.input_text if scope == "input" else " ".join(self._words)
         group = first_group(re.search(pattern, text))
         return FAILED if group is None else token_of(group)
 
     def write(self, token: int):
         token = int(token)
-        self.trace.append(token)
+        self._append(token)
         if token == START_SEARCH:
             self._balanced = self._last_start < 0
             self._last_start = len(self.trace) - 1
@@ -88,8 +89,12 @@ class Environment:
         else:
             words = [word(t) for t in self.trace[start + 1 : -1]]
             reply = FAILED if any(w in SPECIALS and w != "~" for w in words) else self.search(words)
-        self.trace.append(reply)
+        self._append(reply)
         return reply
+
+    def _append(self, token: int) -> None:
+        self.trace.append(token)
+        self._words.append(word(token))
 
 
 def replay(task, stream, trace, written_by_environment) -> list:

@@ -49,12 +49,33 @@ def figure_sweeps(name: str):
     raise ValueError(f"no sweep for figure {name!r}")
 
 
+#: streams per cell of the retrieval readers' series (their traces are decoded one stream at a time in Python)
+RETRIEVAL_TRIALS = 400
+
+
+def retrieval_sweeps(name: str):
+    """The retrieval readers drawn beside each sweep's algorithms (a separate series: Theorems 5.2 and 5.3): at no
+    bits, one bit short of what the machine needs, what it needs, and twice that."""
+    out = []
+    for task_name, n, distribution, options, _, _ in figure_sweeps(name):
+        task = make_task(task_name, n, distribution, **options)
+        if "retrieval" not in task.formats:
+            continue
+        reader = "retrieval-dfs" if task_name == "istree" else "retrieval-lookup"
+        need = get_algorithm(task_name, reader).used_bits(task, 1 << 12)
+        out.append((task_name, n, distribution, options, reader, [0, need - 1, need, 2 * need]))
+    return out
+
+
 def figure_cells(name: str, trials: int | None, seed: int, coin_seed: int = 0) -> list:
-    """The cells behind a sweep figure: one list per sweep (each sweep audits its cells together)."""
+    """The cells behind a sweep figure: one list per sweep (each sweep audits its cells together), the retrieval
+    readers' series last (at most RETRIEVAL_TRIALS streams a cell)."""
     trials = trials or FIGURE_TRIALS.get(name, DEFAULT_FIGURE_TRIALS)
-    return [plan_cells(task, [n], algorithms, trials, seed, budgets=budgets, distribution=distribution,
+    return [plan_cells(task, [n], algorithms, trials if i < len(figure_sweeps(name)) else
+                       min(trials, RETRIEVAL_TRIALS), seed, budgets=budgets, distribution=distribution,
                        coin_seed=coin_seed, **options)
-            for task, n, distribution, options, algorithms, budgets in figure_sweeps(name)]
+            for i, (task, n, distribution, options, algorithms, budgets)
+            in enumerate(figure_sweeps(name) + retrieval_sweeps(name))]
 
 
 # --- exact analysis at small m ------------------------------------------------------------------------------------

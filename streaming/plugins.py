@@ -8,7 +8,7 @@ import importlib.util
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .algorithms import REGISTRY
+from .algorithms import GENERATORS, REGISTRY
 from .seal import ContractError
 
 ENTRY_POINT_GROUP = "streambound.algorithms"
@@ -20,7 +20,7 @@ class PluginError(ValueError):
 
 
 def _run(where: str, load) -> list:
-    before = set(REGISTRY)
+    before = set(REGISTRY) | set(GENERATORS)
     try:
         load()
     except ContractError as exc:
@@ -30,7 +30,7 @@ def _run(where: str, load) -> list:
     except BaseException as exc:  # noqa: BLE001  (a plugin's own error, whatever it is, is one line)
         text = str(exc).splitlines()[0] if str(exc) else ""
         raise PluginError(f"{where}: failed to load: {type(exc).__name__}" + (f": {text}" if text else "")) from None
-    return sorted(set(REGISTRY) - before)
+    return sorted((set(REGISTRY) | set(GENERATORS)) - before)
 
 
 def load_plugin(path) -> list:

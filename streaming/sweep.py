@@ -17,6 +17,7 @@ AUDIT_NOT_STREAMING = "not-streaming"
 from . import __version__
 from .algorithms import get_algorithm, resolve_names
 from .engine import check_budget, check_seed_value, coins_for, run_cell, sealed_seed
+from .generate import DECODE as GEN_DECODE, FORMAT as GEN_FORMAT, run_generating
 from .results import RowWriter, cell_key, existing_keys, lock_file, read_rows
 from .tasks import Task, make_task
 
@@ -105,9 +106,17 @@ class Cell:
 
     def key(self) -> tuple:
         """The cell's key in a results file (a row counts every scored answer: trials x the task's queries)."""
+        fmt, decode = cell_format(get_algorithm(self.task.name, self.algorithm))
         return cell_key(dict(task=self.task.name, distribution=self.task.label(), n=self.task.n,
                              reader=self.algorithm, budget_bits=self.budget,
-                             trials=self.trials * self.task.queries, seed=self.seed, coin_seed=self.coin_seed))
+                             trials=self.trials * self.task.queries, seed=self.seed, coin_seed=self.coin_seed,
+                             format=fmt, decode=decode))
+
+
+def cell_format(algorithm) -> tuple:
+    """(format, decode) of an algorithm's rows: a generating machine writes the retrieval trace and is read
+    freely with the live environment (``streaming.generate``); a streaming algorithm is read at the stream's end."""
+    return (GEN_FORMAT, GEN_DECODE) if algorithm.generating else ("vanilla", "stream")
 
 
 def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=None, fractions=None,
@@ -123,7 +132,12 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
     cells = []
     for n in ns:
         instance = make_task(task, n, distribution, **options)  # validates everything
-        names = [a.name for a in resolve_names(task, algorithms)]
+        found = resolve_names(task, algorithms)
+        for a in found:
+            if a.generating and GEN_FORMAT not in instance.formats:
+                raise ValueError(f"{a.name} needs the {GEN_FORMAT} format, which {task} ({instance.label()}) does "
+                                 f"not offer")
+        names = [a.name for a in found]
         m = instance.index_size
         bs = budgets if budgets is not None else list(dict.fromkeys(int(round(f * m)) for f in fractions))
         for b in bs:
@@ -150,6 +164,14 @@ def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed:
         todo = [(c, None) for c in todo]
     for cell, params in todo:
         algorithm = get_algorithm(cell.task.name, cell.algorithm)
+        if algorithm.generating:  # with retrieval: no streaming algorithm, no audit (make_row)
+            result = run_generating(algorithm, cell.task, cell.budget, cell.trials, cell.seed,
+                                    coin_seed=cell.coin_seed, params=params, debug=debug)
+            yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),
+                           result.successes, result.trials, cell.seed, result.seconds, cells=len(cells),
+                           coin_seed=cell.coin_seed, fmt=GEN_FORMAT, decode=GEN_DECODE, missing=result.missing,
+                           queries=result.queries)
+            continue
         result = run_cell(algorithm, cell.task, cell.budget, cell.trials, cell.seed, debug=debug,
                           coin_seed=cell.coin_seed, params=params)
         yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),

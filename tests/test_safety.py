@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from streaming.results import COLUMNS, RowWriter, cell_key, read_rows
+from streaming.results import ADDED, COLUMNS, RowWriter, cell_key, read_rows
 from streaming.sweep import plan_cells, run_sweep
 
 SWEEP = ["sweep", "--n", "32", "--budgets", "0:32:16", "--algorithms", "prefix", "--trials", "100"]
@@ -135,14 +135,25 @@ def test_train_never_replaces_a_run_and_resume_needs_one(tmp_path, capsys):
 
 def test_results_keep_their_columns_and_an_older_file_still_plots(tmp_path, capsys):
     old = tmp_path / "old.csv"
-    header = [c for c in COLUMNS if c != "coin_seed"]
+    header = [c for c in COLUMNS if c not in ADDED]  # the first release's columns
     with old.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerow(["index", "uniform", "16", "prefix", "8", "8", "100", "75", "0.75", "0.65", "0.83",
                          "0.9", "0.9", "0.89", "0.88", "ok", "0", "0.1", "0.1.0"])
-    assert read_rows(old)[0]["coin_seed"] == "-"
+    first = read_rows(old)[0]
+    assert first["coin_seed"] == "-" and first["format"] == "vanilla" and first["decode"] == "stream"
     assert run_cli(["plot", str(old), "--out", str(tmp_path / "f.png")], capsys)[0] == 0
+    # a sweep appending to it rewrites it with today's columns, the old row kept with the old values
     code, _, err = run_cli(SWEEP + ["--out", str(old)], capsys)
-    assert code == 2 and "other columns" in err
-    assert os.path.getsize(old) > 0
+    assert code == 0, err
+    with old.open(newline="") as fh:
+        assert next(csv.reader(fh)) == list(COLUMNS)
+    rows = read_rows(old)
+    assert rows[0]["successes"] == "75" and rows[0]["coin_seed"] == "-" and len(rows) > 1
+    # a file with a column that is not ours is refused, untouched
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text(",".join(header + ["colour"]) + "\n")
+    before = foreign.read_bytes()
+    code, _, err = run_cli(SWEEP + ["--out", str(foreign)], capsys)
+    assert code == 2 and "other columns" in err and foreign.read_bytes() == before

@@ -10,7 +10,9 @@ from . import trellis as _trellis  # noqa: F401
 from . import istree as _istree  # noqa: F401
 from . import adapters as _adapters  # noqa: F401  (the Index coders through every task's reduction)
 from . import retrieval as _retrieval  # noqa: F401
-from .registry import REGISTRY, Algorithm, algorithms_for, get_algorithm, reference_lines, register, resolve_names
+from . import lookup as _lookup  # noqa: F401  (generating machines with retrieval: GENERATORS, not REGISTRY)
+from .registry import (GENERATORS, REGISTRY, Algorithm, algorithms_for, generators_for, get_algorithm,
+                       reference_lines, register, resolve_names)
 
-__all__ = ["Algorithm", "algorithms_for", "get_algorithm", "reference_lines", "register", "resolve_names",
-           "REGISTRY"]
+__all__ = ["Algorithm", "algorithms_for", "generators_for", "get_algorithm", "reference_lines", "register",
+           "resolve_names", "REGISTRY", "GENERATORS"]

@@ -5,6 +5,13 @@ Python, run once per cell: it sees the task's description, b and the public coin
 and params[1] = b by convention), ``step(state, token, t, params, coins)`` and ``output(state, params, coins)``
 (numba), ``used_bits(task, b)`` (the most state bits the algorithm ever holds, <= b: its honest memory) and
 ``settings(task, b)`` (a short text of what the plan chose).
+
+A *generating* machine (``streaming.generate``) also has a numba-compiled ``emit(state, t, params, coins) ->
+token``: after the input it writes a trace token by token, reading each token back through ``step``, and may query
+the retrieval environment. It keeps b bits like any other, but the context it queries lies outside them, so it is
+no streaming algorithm and the one-way bounds do not apply to it. Such machines live in ``GENERATORS``, apart from
+``REGISTRY``: every loop over ``REGISTRY`` (``--algorithms all``, the exact analysis, the adversary, the budget
+tests) means streaming algorithms. ``get_algorithm`` and ``resolve_names`` with explicit names find both.
 """
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from ..seal import ContractError, check_compiled
 from ..tasks import TASKS
 
 REGISTRY: dict = {}
+#: the generating machines (an ``emit``): readers with retrieval, found by name but never part of ``all``
+GENERATORS: dict = {}
 
 
 def _no_settings(task, b) -> str:
@@ -38,6 +47,12 @@ class Algorithm:
     settings: Callable = field(default=_no_settings)
     #: reference(task) -> (bits, text): a vertical line for plots (e.g. the memory at which it is exact), or None
     reference: Callable | None = None
+    #: emit(state, t, params, coins) -> token (numba), or None: a generating machine (see the module docstring)
+    emit: Callable | None = None
+
+    @property
+    def generating(self) -> bool:
+        return self.emit is not None
 
     def make_params(self, task, b: int, coins) -> np.ndarray:
         params = np.ascontiguousarray(_guarded(self, "plan", self.plan)(task, int(b), int(coins)), dtype=np.int64)
@@ -93,30 +108,39 @@ def register(algorithm: Algorithm) -> Algorithm:
             raise ContractError(f"algorithm {algorithm.name!r}: its {role} is not callable")
     check_compiled(algorithm.step, "step", algorithm.name)
     check_compiled(algorithm.output, "output", algorithm.name)
+    if algorithm.emit is not None:
+        check_compiled(algorithm.emit, "emit", algorithm.name)
     # memory and settings are checked on every call: an integer in 0..b, and text
     algorithm = replace(algorithm, used_bits=_checked_used_bits(algorithm, algorithm.used_bits),
                         settings=_checked_settings(algorithm, algorithm.settings))
     key = (algorithm.task, algorithm.name)
-    if key in REGISTRY:
+    if key in REGISTRY or key in GENERATORS:
         raise ContractError(f"algorithm {algorithm.name!r} is already registered for task {algorithm.task!r}")
-    REGISTRY[key] = algorithm
+    (GENERATORS if algorithm.generating else REGISTRY)[key] = algorithm
     return algorithm
 
 
 def algorithms_for(task: str) -> list:
+    """The task's budgeted streaming algorithms (not its generating machines: see ``generators_for``)."""
     return [a for (t, _), a in REGISTRY.items() if t == task]
 
 
+def generators_for(task: str) -> list:
+    """The task's generating machines (readers with retrieval)."""
+    return [a for (t, _), a in GENERATORS.items() if t == task]
+
+
 def get_algorithm(task: str, name: str) -> Algorithm:
-    try:
-        return REGISTRY[(task, name)]
-    except KeyError:
-        known = ", ".join(a.name for a in algorithms_for(task)) or "none"
-        raise ValueError(f"unknown algorithm {name!r} for task {task!r}; known: {known}") from None
+    found = REGISTRY.get((task, name)) or GENERATORS.get((task, name))
+    if found is None:
+        known = ", ".join(a.name for a in algorithms_for(task) + generators_for(task)) or "none"
+        raise ValueError(f"unknown algorithm {name!r} for task {task!r}; known: {known}")
+    return found
 
 
 def resolve_names(task: str, names: str) -> list:
-    """'all' or a comma list of names -> algorithm records, in registry order for 'all'."""
+    """'all' (the task's streaming algorithms, in registry order) or a comma list of names (generating machines
+    too) -> algorithm records."""
     wanted = [s.strip() for s in names.split(",") if s.strip()]
     if not wanted:
         raise ValueError("no algorithm named (give a comma list of names, or all)")
