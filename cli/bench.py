@@ -69,8 +69,11 @@ def adversary(n):
 @click.option("--steps", default=20, show_default=True, type=int, help="timed steps per model")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
 @click.option("--models", "families", default="lstm,mamba2,llama", show_default=True, help="the tiny readers to time")
-def train(n, steps, device, families):
-    """Training tokens/s of the tiny neural readers on Index (batch 64), ratios to the first."""
+@click.option("--scans/--no-scans", default=True, show_default=True,
+              help="also time Mamba with the mambapy parallel scan against the sequential reference scan")
+def train(n, steps, device, families, scans):
+    """Training tokens/s of the tiny neural readers on Index (batch 64), ratios to the first; then Mamba's mambapy
+    scan against its reference scan (the ratio of their tokens/s), measured in the same run."""
     from .neural import need_torch
 
     _positive(n=n, steps=steps)
@@ -82,4 +85,4 @@ def train(n, steps, device, families):
     unknown = [f for f in chosen if f not in FAMILIES]
     if not chosen or unknown:
         raise UserError(f"unknown model {', '.join(unknown) or '(none given)'}; known: {', '.join(FAMILIES)}")
-    train_benchmark(n, steps, 64, device, chosen, echo=click.echo)
+    train_benchmark(n, steps, 64, device, chosen, echo=click.echo, scans=scans)

@@ -142,7 +142,8 @@ def probe_figure(trials, seed, sealed, results_dir, figures_dir, runs_dir, devic
 @figures.command("figure2")
 @_common
 @click.option("--grid", "grid_name", type=click.Choice(["default", "paper"]), default="default", show_default=True,
-              help="default: LLaMA, Mamba-2 and the hybrid at tiny, N = 8, 16 (about half an hour on 2 CPU cores); "
+              help="default: LLaMA, Mamba-2 and the Mamba-2 hybrid at tiny, N = 8, 16 (about half an hour on 2 CPU "
+                   "cores); "
                    "paper: the paper's 108 runs (LLaMA / Mamba / hybrid at 0.5M, 1M, 2M; N = 16..128; a GPU's job)")
 @click.option("--runs", "runs_dir", default="runs/figure2", show_default=True, type=click.Path(file_okay=False),
               help="where the trained runs live (missing ones are trained, unfinished ones resumed)")

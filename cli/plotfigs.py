@@ -165,7 +165,7 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
             rs = sorted((r for r in caps if _model_label(r["reader"])[0] == run), key=lambda r: int(r["state_bits"]))
             family = run.split(":")[0]
             cx.plot([int(r["state_bits"]) for r in rs], [float(r["capacity_bits"]) for r in rs],
-                    marker="s" if family not in ("llama", "hybrid") else "D", ms=4, lw=1.3,
+                    marker="s" if family not in ("llama", "hybrid", "hybrid2") else "D", ms=4, lw=1.3,
                     color=run_color.get(run, "C7"), label=f"{family}: linear capacity C of its rounded state")
         span = np.geomspace(1, max(top, 2 * m) * 1.5, 50)
         cx.plot(span, np.minimum(span, m), color="black", lw=1.2, ls="--",

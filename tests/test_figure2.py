@@ -118,5 +118,5 @@ def test_figure2_grids_are_the_papers():
     assert len(PAPER_GRID) == 108 and {r.n for r in PAPER_GRID} == {16, 32, 64, 128}
     assert {(r.family, r.lr) for r in PAPER_GRID} == {("llama", 1e-3), ("mamba", 3e-4), ("hybrid", 3e-4)}
     assert {r.batch for r in PAPER_GRID} == {64}
-    assert {r.family for r in DEFAULT_GRID} == {"llama", "mamba2", "hybrid"} and {r.n for r in DEFAULT_GRID} == {8, 16}
+    assert {r.family for r in DEFAULT_GRID} == {"llama", "mamba2", "hybrid2"} and {r.n for r in DEFAULT_GRID} == {8, 16}
     assert paper_accuracy("mamba", "0.5M", "cot", 32) == 0.55 and paper_accuracy("llama", "tiny", "cot", 16) is None

@@ -51,12 +51,14 @@ def test_capture_and_resume_match_an_uninterrupted_run(family, where):
     assert 0 < (halved - resumed).abs().max() < 0.5
 
 
-def test_the_exactness_check_catches_multi_token_mamba_continuation(monkeypatch):
-    """Continue transformers' Mamba cache with several tokens in one call, as a naive reader would: the
-    exactness check above must see the difference (if this transformers fixed it, there is nothing to catch)."""
+@pytest.mark.parametrize("family", ["mamba", "hybrid"])
+def test_the_exactness_check_catches_multi_token_mamba_continuation(monkeypatch, family):
+    """Continue transformers' Mamba cache with several tokens in one call, as a naive reader would (the hybrid's
+    Mamba stack too): the exactness check above must see the difference (if this transformers fixed it, there is
+    nothing to catch)."""
     import streaming.neural.models as models
 
-    task, batch, model = model_and_batch("mamba", trials=6, size="tiny")
+    task, batch, model = model_and_batch(family, trials=6, size="tiny")
     tokens = torch.from_numpy(batch.tokens).long()
     with torch.no_grad():
         full, _ = model(tokens)
@@ -79,7 +81,7 @@ def expected_coordinates(config, cut):
     mamba2 = (inner + 2 * n_state) * (kernel - 1) + inner * n_state  # Mamba-2 convolves B and C too (one group)
     kv = 2 * d * cut  # a key and a value of width d per prefix position
     return {"lstm": 2 * layers * d, "gru": layers * d, "mamba": layers * mamba, "mamba2": layers * mamba2,
-            "llama": layers * kv, "hybrid": layers * mamba2 + kv}[config.family]
+            "llama": layers * kv, "hybrid": layers * mamba + kv, "hybrid2": layers * mamba2 + kv}[config.family]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -90,13 +92,13 @@ def test_state_bits_counted_from_the_tensors(family):
     assert coordinates(state) == expected
     assert state_bits(state, 4) == 4 * expected and state_bits(state, "bfloat16") == 16 * expected
     assert sum(t.numel() for t in state_tensors(state)) == 4 * expected  # per stream x 4 streams
-    if family in ("llama", "hybrid"):  # the KV cache grows with the prefix; the recurrent part does not
+    if family in ("llama", "hybrid", "hybrid2"):  # the KV cache grows with the prefix; the recurrent part does not
         shorter = capture(model, torch.from_numpy(batch.tokens[:, :5]).long())
         assert coordinates(state) - coordinates(shorter) == 2 * model.config.d_model * (batch.cut - 5) * (
             model.config.layers if family == "llama" else 1)
 
 
-@pytest.mark.parametrize("family", ["mamba", "mamba2", "hybrid"])
+@pytest.mark.parametrize("family", ["mamba", "mamba2", "hybrid", "hybrid2"])
 def test_the_conv_column_left_out_of_the_state_is_never_read(family):
     """transformers keeps kernel-size conv columns; the state view drops the oldest, which the next step shifts
     out unread: filling it with garbage in the model's own cache changes nothing, the next column does."""
@@ -106,10 +108,11 @@ def test_the_conv_column_left_out_of_the_state_is_never_read(family):
         with torch.no_grad():
             _, cache = model(tokens[:, :cut])
             reference, _ = model(tokens[:, cut:], clone_state(cache), start=cut)
-        layers = (cache.recurrent if family == "hybrid" else cache).layers
+        hybrid = family.startswith("hybrid")
+        layers = (cache.recurrent if hybrid else cache).layers
         for column, changes in ((0, False), (1, True)):
             spoiled = clone_state(cache)
-            for layer in (spoiled.recurrent if family == "hybrid" else spoiled).layers:
+            for layer in (spoiled.recurrent if hybrid else spoiled).layers:
                 layer.conv_states[0][..., column] = 1e3
             with torch.no_grad():
                 logits, _ = model(tokens[:, cut:], spoiled, start=cut)
@@ -123,11 +126,55 @@ def test_paper_sizes_have_about_the_paper_parameter_counts(family):
         model = build_model(config_for(family, size, 40, 70))
         assert 0.75 * target <= trainable_parameters(model) <= 1.25 * target, (family, size)
     assert SIZES["mamba"]["1M"] == (128, 10) and SIZES["llama"]["2M"] == (128, 12) and SIZES["hybrid"]["0.5M"] == (
-        64, 12)
+        64, 12) and SIZES["hybrid2"] == SIZES["hybrid"]
     model = build_model(config_for(family, "tiny", 40, 70))
     assert not any(p.requires_grad for name, p in model.named_parameters() if "embed" in name)
     with pytest.raises(ValueError):
         config_for(family, "3M", 40, 70)
+
+
+def test_the_hybrid_stacks_mamba_and_hybrid2_mamba2_under_one_llama_block():
+    """`hybrid` is the paper's: Mamba (v1) layers, on the mambapy scan when that is installed, then one LLaMA
+    block reading the stack's normed output; `hybrid2` the same on Mamba-2."""
+    from importlib.util import find_spec
+
+    from transformers import LlamaModel, Mamba2Model, MambaModel
+
+    for family, stack in (("hybrid", MambaModel), ("hybrid2", Mamba2Model)):
+        task, batch, model = model_and_batch(family, trials=4, size="tiny")
+        assert type(model.backbone) is stack and len(model.backbone.layers) == model.config.layers == 2
+        assert isinstance(model.block, LlamaModel) and len(model.block.layers) == 1
+        if stack is MambaModel:
+            assert all(layer.mixer.use_mambapy == (find_spec("mambapy") is not None) for layer in model.backbone.layers)
+        tokens = torch.from_numpy(batch.tokens).long()
+        with torch.no_grad():  # the block reads the stack's output after its final norm
+            stacked = model.backbone(inputs_embeds=model._positioned(tokens, 0)).last_hidden_state
+            expected = model._logits(model.block(inputs_embeds=stacked).last_hidden_state)
+            logits, _ = model(tokens)
+        assert torch.allclose(logits, expected, atol=1e-5)
+
+
+def test_the_mambapy_scan_trains_the_same_model_as_the_reference_scan():
+    """`bench train` times both scans; they must compute the same logits and gradients."""
+    pytest.importorskip("mambapy")
+    from streaming.neural.models import set_mamba_scan
+
+    task, batch, _ = model_and_batch("mamba", trials=4, size="tiny")
+    tokens = torch.from_numpy(batch.tokens).long()
+    results = []
+    for flag in (True, False):
+        _, _, model = model_and_batch("mamba", trials=4, size="tiny")
+        model.train()
+        set_mamba_scan(model, flag)
+        assert all(layer.mixer.use_mambapy is flag for layer in model.backbone.layers)
+        logits, _ = model(tokens)
+        logits.square().mean().backward()
+        results.append((logits.detach(), [p.grad for p in model.parameters() if p.requires_grad]))
+    (a, grads_a), (b, grads_b) = results
+    assert torch.allclose(a, b, atol=1e-5)
+    assert all(torch.allclose(x, y, atol=1e-5, rtol=1e-4) for x, y in zip(grads_a, grads_b))
+    with pytest.raises(ValueError):
+        set_mamba_scan(model_and_batch("mamba2", trials=4, size="tiny")[2], True)
 
 
 def test_a_kv_cache_rounds_like_any_state():
@@ -328,9 +375,20 @@ def test_probe_figure_pipeline_trains_probes_sweeps_and_draws(tmp_path, capsys, 
 
 
 def test_bench_train_prints_rates_and_ratios_and_rejects_bad_models(capsys):
-    code, out, _ = run_cli(["bench", "train", "--n", "8", "--steps", "2", "--models", "lstm,gru"], capsys)
+    code, out, _ = run_cli(["bench", "train", "--n", "8", "--steps", "2", "--models", "lstm,gru", "--no-scans"],
+                           capsys)
     lines = [line for line in out.splitlines() if "tokens/s" in line]
     assert code == 0 and len(lines) == 2 and lines[0].rstrip().endswith("1.000 x lstm")
+    code, out, _ = run_cli(["bench", "train", "--n", "8", "--steps", "2", "--models", "lstm"], capsys)
+    lines = [line for line in out.splitlines() if "tokens/s" in line]
+    assert code == 0 and lines[0].rstrip().endswith("1.000 x lstm")
+    try:
+        import mambapy  # noqa: F401
+    except ImportError:
+        assert "mambapy is not installed" in out
+    else:  # Mamba with each scan, then the ratio of their rates
+        assert len(lines) == 4 and "mambapy parallel scan" in lines[1] and "sequential reference scan" in lines[2]
+        assert "x the reference scan's tokens/s" in lines[3]
     code, _, err = run_cli(["bench", "train", "--models", "lstm,transformer"], capsys)
     assert code == 2 and "unknown model transformer" in err
 

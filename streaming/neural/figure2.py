@@ -60,10 +60,12 @@ def _grid(families, sizes, ns, steps, lrs, batch) -> tuple:
                  for f in families for s in sizes for n in ns for fmt in FORMATS)
 
 
-#: the default grid, sized for a 2-core CPU (about half an hour from scratch; see the README)
-DEFAULT_GRID = _grid(("llama", "mamba2", "hybrid"), ("tiny",), (8, 16),
-                     {"vanilla": 150, "cot": 400, "retrieval": 300},
-                     {"llama": 3e-3, "mamba2": 3e-3, "hybrid": 3e-3}, 32)
+#: the default grid, sized for a 2-core CPU (about half an hour from scratch; see the README): the recurrent
+#: families on Mamba-2, whose chunked scan trains about 3 times faster on a CPU than Mamba's (the hybrid as the
+#: paper builds it, `hybrid`, is in the paper grid)
+DEFAULT_GRID = _grid(("llama", "mamba2", "hybrid2"), ("tiny",), (8, 16),
+                     {"vanilla": 300, "cot": 1200, "retrieval": 800},
+                     {"llama": 3e-3, "mamba2": 3e-3, "hybrid2": 3e-3}, 32)
 #: the paper's grid: 1M training graphs (15,625 steps of 64), lr 1e-3 for the Transformer and 3e-4 for the others
 PAPER_GRID = _grid(("llama", "mamba", "hybrid"), ("0.5M", "1M", "2M"), PAPER_N,
                    {fmt: 15625 for fmt in FORMATS}, {"llama": 1e-3, "mamba": 3e-4, "hybrid": 3e-4}, 64)

@@ -148,8 +148,8 @@ def _mamba_backbone(config: ModelConfig, layers: int, use_mambapy: bool | None =
     if config.family == "mamba":
         from transformers import MambaConfig, MambaModel
 
-        # the `mambapy` parallel scan trains several times faster on the CPU than the sequential reference scan
-        # (`streambound bench train` measures both); transformers falls back to the reference scan without it
+        # the `mambapy` parallel scan trains faster on the CPU than the sequential reference scan, the more so the
+        # longer the stream (`streambound bench train` measures both); without mambapy transformers uses the latter
         cfg = MambaConfig(vocab_size=config.vocab, hidden_size=d, num_hidden_layers=layers,
                           state_size=config.d_state, expand=config.expand,
                           use_mambapy=mambapy_available() if use_mambapy is None else use_mambapy)
