@@ -64,7 +64,7 @@ def _grid(families, sizes, ns, steps, lrs, batch) -> tuple:
 #: families on Mamba-2, whose chunked scan trains about 3 times faster on a CPU than Mamba's (the hybrid as the
 #: paper builds it, `hybrid`, is in the paper grid)
 DEFAULT_GRID = _grid(("llama", "mamba2", "hybrid2"), ("tiny",), (8, 16),
-                     {"vanilla": 300, "cot": 1200, "retrieval": 800},
+                     {"vanilla": 300, "cot": 1000, "retrieval": 400},
                      {"llama": 3e-3, "mamba2": 3e-3, "hybrid2": 3e-3}, 32)
 #: the paper's grid: 1M training graphs (15,625 steps of 64), lr 1e-3 for the Transformer and 3e-4 for the others
 PAPER_GRID = _grid(("llama", "mamba", "hybrid"), ("0.5M", "1M", "2M"), PAPER_N,

@@ -144,6 +144,10 @@ def mambapy_available() -> bool:
 def _mamba_backbone(config: ModelConfig, layers: int, use_mambapy: bool | None = None):
     """transformers' Mamba (family `mamba`) or Mamba-2 stack (its own embedding unused: inputs come in as
     embeddings). Mamba uses the `mambapy` parallel scan when installed, unless use_mambapy is False."""
+    import logging
+
+    # on a CPU transformers says, once per kernel, that it uses its pure-torch path (mamba_ssm needs CUDA): known
+    logging.getLogger("transformers.integrations.hub_kernels").setLevel(logging.ERROR)
     d = config.d_model
     if config.family == "mamba":
         from transformers import MambaConfig, MambaModel
