@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from streaming.benchmarks import adversary_benchmark, coder_benchmark, engine_benchmark, train_benchmark
+from streaming.benchmarks import (adversary_benchmark, coder_benchmark, engine_benchmark, format_benchmark,
+                                  train_benchmark)
 
 from .main import UserError, cli
 
@@ -86,3 +87,28 @@ def train(n, steps, device, families, scans):
     if not chosen or unknown:
         raise UserError(f"unknown model {', '.join(unknown) or '(none given)'}; known: {', '.join(FAMILIES)}")
     train_benchmark(n, steps, 64, device, chosen, echo=click.echo, scans=scans)
+
+
+@bench.command("formats")
+@click.option("--n", default=16, show_default=True, type=int, help="IsTree nodes N")
+@click.option("--steps", default=5, show_default=True, type=int, help="timed steps per model and format")
+@click.option("--batch", default=32, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+@click.option("--models", "families", default="llama,mamba2,hybrid2", show_default=True,
+              help="the tiny readers to time")
+def formats(n, steps, batch, device, families):
+    """Training tokens/s of the tiny readers in each IsTree format (vanilla, cot, retrieval), Figure 2's work."""
+    from .neural import need_torch
+
+    _positive(n=n, steps=steps, batch=batch)
+    if n < 4:
+        raise UserError(f"--n must be at least 4 (IsTree nodes), got {n}")
+    _bounded(steps=steps, tokens=n * 40 * batch)
+    need_torch()
+    from streaming.neural.models import FAMILIES
+
+    chosen = [f.strip() for f in families.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FAMILIES]
+    if not chosen or unknown:
+        raise UserError(f"unknown model {', '.join(unknown) or '(none given)'}; known: {', '.join(FAMILIES)}")
+    format_benchmark(n, steps, batch, device, chosen, echo=click.echo)

@@ -91,11 +91,15 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
     if not sizes:
         raise ValueError(f"{results_csv} holds no rows to plot")
     panels = 2 if capacity_csv is not None else 1
-    fig, axes = plt.subplots(panels, len(sizes), figsize=(7.2 * len(sizes), 5.9 * panels + 0.6), squeeze=False)
+    legend_below = capacity_csv is None  # a panel of many readers: the legend goes under it, off the points
+    fig, axes = plt.subplots(panels, len(sizes), squeeze=False,
+                             figsize=(7.2 * len(sizes), 5.9 * panels + (3.2 if legend_below else 0.6)))
     all_runs = sorted({_model_label(r["reader"])[0] for r in rows if "@" in r["reader"]})
-    run_color = {run: c for run, c in zip(all_runs, [f"C{i}" for i in (0, 2, 4, 5, 6, 9, 3, 7, 8, 1)] * 4)}
+    # the models from tab20's blues, greens, purples, browns, pinks and cyans; the algorithms keep orange, red, olive
+    tab20 = plt.get_cmap("tab20").colors
+    run_color = {run: tab20[i] for run, i in zip(all_runs, [0, 4, 8, 10, 12, 18, 1, 5, 9, 11, 13, 19] * 4)}
     algorithm_color = {"prefix": "0.45", "blockcode": "C1", "trellis": "C8", "star-coder": "C8",
-                       "retrieval-dfs": "C3"}
+                       "retrieval-dfs": "C3", "retrieval-lookup": "C3"}
     for col, n in enumerate(sizes):
         mine = [r for r in rows if int(r["n"]) == n]
         task = task_from_label(mine[0]["task"], n, mine[0]["distribution"])
@@ -155,9 +159,10 @@ def plot_probe(results_csv, capacity_csv, out) -> Path:
                      f"rounded to p bits per number\n(labels: p), algorithms at budget b, on the same streams",
                      fontsize=10)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="lower right")
-        if capacity_csv is None:
+        if legend_below:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, frameon=False)
             continue
+        ax.legend(fontsize=7, loc="lower right")
 
         cx = axes[1, col]
         caps = [r for r in capacity if int(r["n"]) == n]

@@ -239,3 +239,50 @@ def _time_mamba_scans(n, steps, batch, dev, first, first_rate, echo) -> dict:
     ratio = rates["mambapy"] / rates["reference"]
     echo(f"  mambapy scan: {ratio:.2f} x the reference scan's tokens/s (target >= 3); losses agree to {gap:.1e}")
     return {"mamba_mambapy": rates["mambapy"], "mamba_reference": rates["reference"], "mambapy_ratio": ratio}
+
+
+def format_benchmark(n: int, steps: int, batch: int, device: str, families, echo=print) -> dict:
+    """Training tokens per second of each family's `tiny` reader in each IsTree format (authors' graphs at N = n;
+    `train`'s own steps: the answer-token step for vanilla, the masked trace step for cot and retrieval), counting
+    the tokens of the sequences (padding left out), timed after one warm-up step. Returns {(family, fmt): rate}."""
+    import torch
+
+    from .formats import FORMATS, build, sequence_length
+    from .neural.models import build_model, config_for
+    from .neural.train import pick_device, quiet_numba, trace_step, training_seed, training_step
+
+    if n < 4 or steps < 1 or batch < 1:
+        raise ValueError("N >= 4, steps and batch must be positive")
+    dev = pick_device(device)
+    task = make_task("istree", n, "authors")
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    echo(f"training speed by format, istree N = {n} (authors' graphs), batch {batch}, {steps} timed steps, size "
+         f"tiny, device {name}")
+    out = {}
+    with quiet_numba():
+        for family in families:
+            for fmt in FORMATS:
+                torch.manual_seed(0)
+                model = build_model(config_for(family, "tiny", NUM0 + task.vocab, sequence_length(task, fmt)))
+                model = model.to(dev).train()
+                optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+                seconds = tokens = 0.0
+                for i in range(steps + 1):
+                    seed = training_seed(0, i)
+                    if dev.type == "cuda":
+                        torch.cuda.synchronize(dev)
+                    t0 = time.perf_counter()
+                    if fmt == "vanilla":
+                        training_step(model, optimizer, task, seed, batch, dev)
+                    else:
+                        trace_step(model, optimizer, task, fmt, seed, batch, dev)
+                    if dev.type == "cuda":
+                        torch.cuda.synchronize(dev)
+                    if i:  # the first step warms up
+                        seconds += time.perf_counter() - t0
+                        tokens += batch * task.length if fmt == "vanilla" else \
+                            float(build(task, task.batch(seed, 0, batch), fmt).lengths.sum())
+                out[(family, fmt)] = tokens / seconds
+                echo(f"  {family:>8} {fmt:>9}: {tokens / (steps * batch):7.1f} tokens a sequence, "
+                     f"{seconds / steps * 1e3:8.1f} ms a step, {tokens / seconds / 1e3:8.1f} k tokens/s")
+    return out

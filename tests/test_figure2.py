@@ -120,3 +120,13 @@ def test_figure2_grids_are_the_papers():
     assert {r.batch for r in PAPER_GRID} == {64}
     assert {r.family for r in DEFAULT_GRID} == {"llama", "mamba2", "hybrid2"} and {r.n for r in DEFAULT_GRID} == {8, 16}
     assert paper_accuracy("mamba", "0.5M", "cot", 32) == 0.55 and paper_accuracy("llama", "tiny", "cot", 16) is None
+
+
+def test_bench_formats_prints_a_rate_per_family_and_format(capsys):
+    code, text, err = run_cli(["bench", "formats", "--n", "6", "--steps", "1", "--batch", "2", "--models", "llama"],
+                              capsys)
+    assert code == 0, err
+    lines = [line for line in text.splitlines() if "k tokens/s" in line]
+    assert [line.split()[1] for line in lines] == ["vanilla:", "cot:", "retrieval:"]
+    assert all(float(line.split()[-3]) > 0 for line in lines)
+    assert run_cli(["bench", "formats", "--n", "3"], capsys)[0] == 2
