@@ -54,7 +54,7 @@ def test_mqar_answers_every_query_from_the_same_state():
     at b = m + 1 an adapter answers every query of every stream; the table with room for every key does too."""
     task = make_task("mqar", 32, queries=5)
     batch = task.batch(1, 0, 300)
-    assert len({tuple(r) for r in batch.tokens[:, task.cut :] - 7}) > 250
+    assert len({tuple(r) for r in batch.tokens[:, task.cut :]}) > 250
     for name in ("prefix", "blockcode", "trellis"):
         out, _ = run_tokens(get_algorithm("mqar", name), task, batch.tokens, 17, COINS, debug=True)
         assert out.shape == batch.answers.shape and np.array_equal(out, batch.answers), name

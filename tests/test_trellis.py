@@ -11,6 +11,7 @@ from streaming.engine import coins_for, cut_states, run_cell, run_tokens
 from streaming.rng import draw
 from streaming.tasks import make_task
 from streaming.tasks.index import encode, solve
+from streaming.tokens import NUM0
 
 COINS = coins_for(3)
 
@@ -46,7 +47,7 @@ def test_decoder_reproduces_the_encoders_codeword(n, b, name):
     states = cut_states(alg, task, batch.tokens[:, : n + 1], b, COINS)
     for i in range(30):
         xhat = reconstruct(message_of(states[i], big_b), n, big_b, nu)
-        x = batch.tokens[i, 1 : n + 1] - 7
+        x = batch.tokens[i, 1 : n + 1] - NUM0
         # the engine's answer to every query is the reconstruction
         tokens = encode(np.repeat(x[None], n, 0), np.arange(1, n + 1))
         outputs, _ = run_tokens(alg, task, tokens, b, COINS, debug=True)
