@@ -19,6 +19,23 @@ def instances():
     return all_instances
 
 
+def is_tree_union_find(edges, n_nodes: int) -> bool:
+    """An independent IsTree check for the tests: N - 1 edges joining N nodes without a cycle (union-find)."""
+    parent = list(range(n_nodes + 1))
+
+    def find(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for u, v in edges:
+        ru, rv = find(u), find(v)
+        if ru == rv:
+            return False
+        parent[ru] = rv
+    return len(edges) == n_nodes - 1
+
+
 def run_cli(args, capsys):
     """Run the command line in-process: (exit code, stdout, stderr)."""
     with pytest.raises(SystemExit) as exc:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 torch = pytest.importorskip("torch")
 

@@ -8,27 +8,10 @@ import pytest
 from streaming.environment import Environment, replay
 from streaming.formats import build, check_format, length_buckets, sequence_length
 from streaming.tasks import TASKS, make_task
-from streaming.tasks.istree_formats import (ROOT, cot_trace, edges_of, max_trace, retrieval_trace, trace_of)
+from streaming.tasks.istree_formats import ROOT, cot_trace, edges_of, max_trace, retrieval_trace, trace_of
 from streaming.tasks.istree import edges_to_tokens
-from streaming.tokens import (END_SEARCH, EOS, FAILED, NO, NUM0, START_SEARCH, TILDE, YES, parse, render)
-
-
-def is_tree_union_find(edges, n_nodes):
-    """An independent check: N - 1 edges joining N nodes without a cycle."""
-    parent = list(range(n_nodes + 1))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for u, v in edges:
-        ru, rv = find(u), find(v)
-        if ru == rv:
-            return False
-        parent[ru] = rv
-    return len(edges) == n_nodes - 1
+from streaming.tokens import END_SEARCH, EOS, FAILED, NO, NUM0, START_SEARCH, TILDE, YES, parse, render
+from tests.conftest import is_tree_union_find
 
 
 def authors_family(n_nodes):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from tests.conftest import run_cli
+from tests.conftest import is_tree_union_find, run_cli
 from streaming.algorithms import GENERATORS, REGISTRY, Algorithm, algorithms_for, generators_for, get_algorithm, \
     register, resolve_names
 from streaming.algorithms.lookup import LOOKUP_TASKS, dfs_layout, lookup_bits
@@ -101,22 +101,6 @@ def test_lookup_below_its_bits_is_exactly_a_coin_on_index(instances):
 
 
 # --- retrieval-dfs: every graph at small N, random ones up to N = 64 -------------------------------------------------
-def is_tree(edges, n_nodes):
-    parent = list(range(n_nodes + 1))
-
-    def find(a):
-        while parent[a] != a:
-            a = parent[a]
-        return a
-
-    for u, v in edges:
-        ru, rv = find(u), find(v)
-        if ru == rv:
-            return False
-        parent[ru] = rv
-    return len(edges) == n_nodes - 1
-
-
 def graph_streams(n_nodes, orders):
     """Every simple graph with N - 1 edges on N nodes, in all edge orders (orders = None) or in `orders` random
     ones each."""
@@ -129,7 +113,7 @@ def graph_streams(n_nodes, orders):
         else:
             graphs.extend(tuple(chosen[i] for i in rng.permutation(len(chosen))) for _ in range(orders))
     edges = np.array(graphs, dtype=np.int64)
-    return edges_to_tokens(edges), np.array([int(is_tree(g, n_nodes)) for g in graphs])
+    return edges_to_tokens(edges), np.array([int(is_tree_union_find(g, n_nodes)) for g in graphs])
 
 
 @pytest.mark.parametrize("n_nodes,orders", [(4, None), (5, 6), (6, 1)])

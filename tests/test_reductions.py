@@ -10,7 +10,7 @@ from streaming.tasks import TASKS, make_task, task_from_label
 from streaming.tasks.istree import (bell_bits, istree_edges, permutation_answers, permutation_bits, permutation_edges,
                                    prufer_tree, random_non_tree)
 from streaming.tokens import BOS, NUM0, TILDE
-from tests.conftest import all_instances
+from tests.conftest import all_instances, is_tree_union_find
 
 MS = [1, 2, 3, 5, 8, 10]
 
@@ -70,22 +70,6 @@ def parse_edges(tokens):
     u, v = np.array(numbers(tokens[1::3])), np.array(numbers(tokens[3::3]))
     assert np.all(u < v) or np.all(u <= v)
     return list(zip(u.tolist(), v.tolist()))
-
-
-def is_tree_union_find(edges, n_nodes):
-    parent = list(range(n_nodes + 1))
-
-    def find(a):
-        while parent[a] != a:
-            a = parent[a]
-        return a
-
-    for u, v in edges:
-        ru, rv = find(u), find(v)
-        if ru == rv:
-            return False
-        parent[ru] = rv
-    return len(edges) == n_nodes - 1
 
 
 def is_tree_networkx(edges, n_nodes):
