@@ -130,3 +130,31 @@ def test_bench_formats_prints_a_rate_per_family_and_format(capsys):
     assert [line.split()[1] for line in lines] == ["vanilla:", "cot:", "retrieval:"]
     assert all(float(line.split()[-3]) > 0 for line in lines)
     assert run_cli(["bench", "formats", "--n", "3"], capsys)[0] == 2
+
+
+def test_interrupting_the_grid_keeps_finished_runs_and_rows(tmp_path, capsys, monkeypatch):
+    import streaming.neural.figure2 as f2
+
+    grid = f2._grid(("llama",), ("tiny",), (6,), {"vanilla": 2, "cot": 2, "retrieval": 2}, {"llama": 3e-3}, 4)
+    monkeypatch.setitem(f2.GRIDS, "default", grid)
+    real, calls = f2.evaluate_trace, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(f2, "evaluate_trace", interrupted)
+    args = ["figures", "figure2", "--trials", "4", "--results", str(tmp_path / "res"), "--figures",
+            str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
+    code, _, err = run_cli(args, capsys)
+    assert code == 130 and "kept" in err
+    kept = rows(tmp_path / "res" / "figure2.csv")
+    assert [(r["format"], r["decode"]) for r in kept] == [("vanilla", "stream"), ("cot", "free")]
+    assert len(list((tmp_path / "runs").rglob("model.safetensors"))) == 3
+    monkeypatch.setattr(f2, "evaluate_trace", real)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    done = rows(tmp_path / "res" / "figure2.csv")
+    assert len(done) == 5 and done[:2] == kept

@@ -250,3 +250,22 @@ def test_a_reader_that_never_answers_is_missing_not_wrong():
     assert (answers == -1).all()
     got = evaluate_trace(Oracle(task, "cot", silent=True), task, "cot", 4, 0)
     assert got["missing"] == 4 and got["successes"] == 0
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_random_writes_never_raise_and_every_reply_is_a_token(name):
+    """Whatever a reader writes (special tokens anywhere, numbers out of range, markers unbalanced), the
+    environment answers every <EndSearch> with one token and never raises."""
+    task = make_task(name, TASKS[name].size_for(5))
+    stream = task.batch(0, 0, 1).tokens[0]
+    rng = np.random.default_rng(7)
+    pool = np.concatenate([np.arange(NUM0), NUM0 + np.arange(task.vocab + 3), [NUM0 + 10 ** 6]])
+    for _ in range(40):
+        env = Environment(task, stream)
+        written = rng.choice(pool, size=60, p=None)
+        written[rng.random(60) < 0.15] = START_SEARCH
+        written[rng.random(60) < 0.15] = END_SEARCH
+        for token in written:
+            reply = env.write(int(token))
+            assert reply is None if token != END_SEARCH else (reply == FAILED or reply >= NUM0)
+        assert env.queries == int(np.sum(written == END_SEARCH))
