@@ -183,16 +183,19 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, n
         raise UserError(f"bad --decode {decode!r}: free, teacher, or free,teacher")
     chosen = precisions(precision)
     ensure_writable(out)
+    loaded = []
+    for run in runs:  # every run checked before any is evaluated
+        model, meta = load_run(run, device)
+        task = task_of(meta, task_name, n, distribution)
+        trained = run_format(meta)
+        if fmt is not None and fmt != trained:
+            raise UserError(f"{run} was trained in the {trained} format, not {fmt}")
+        if trained == "retrieval" and no_environment:
+            raise UserError(f"{run} is a retrieval reader: it needs the environment to answer its queries "
+                            f"(drop --no-environment)")
+        loaded.append((run, model, meta, task, trained))
     with _row_writer(out) as writer:
-        for run in runs:
-            model, meta = load_run(run, device)
-            task = task_of(meta, task_name, n, distribution)
-            trained = run_format(meta)
-            if fmt is not None and fmt != trained:
-                raise UserError(f"{run} was trained in the {trained} format, not {fmt}")
-            if trained == "retrieval" and no_environment:
-                raise UserError(f"{run} is a retrieval reader: it needs the environment to answer its queries "
-                                f"(drop --no-environment)")
+        for run, model, meta, task, trained in loaded:
             ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, chosen)) else None
             for p in chosen:
                 name = reader_name(meta, run, p)

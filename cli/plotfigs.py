@@ -232,8 +232,8 @@ def plot_figure2(results_csv, out) -> Path:
         ax.set_xlabel("N (nodes)")
         ax.set_title(titles[fmt], fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
-    axes[0][0].set_ylabel("accuracy (free decoding, missing answer = 1/2; 95% bands)")
+        ax.legend(fontsize=7, loc="upper right")
+    axes[0][0].set_ylabel("accuracy (free decoding, a missing answer = 1/2; 95% bands)")
     trials = sorted({r["trials"] for r in rows})
     fig.suptitle(f"IsTree on the authors' graphs (two stars plus a leaf-leaf edge, P(tree) = 1/2), "
                  f"{'/'.join(trials)} graphs per point", fontsize=10)

@@ -136,13 +136,16 @@ def plot_results(paths, out, keys=None) -> Path:
     rows = [r for p in paths for r in read_rows(p)]
     if keys is not None:
         rows = [r for r in rows if cell_key(r) in keys]
+    # the answers a reader gives (teacher-forced rows score whole traces, not answers: `eval` prints them)
+    rows = [r for r in rows if r.get("decode", "stream") in ("stream", "free")]
     twice = duplicated_cells(rows)
     if twice:
         raise ResultsError(f"{', '.join(map(str, paths))}: {twice} rows repeat a cell another row holds (two runs "
                            f"wrote the same cells?); keep one of each before plotting")
     if not rows:
         raise ValueError("the results files hold no rows to plot")
-    points = [(r["task"], r["distribution"], r["n"], r["reader"], r["budget_bits"]) for r in rows]
+    points = [(r["task"], r["distribution"], r["n"], r["reader"], r["budget_bits"], r.get("format", "vanilla"))
+              for r in rows]
     if len(points) != len(set(points)):
         raise ResultsError(f"{', '.join(map(str, paths))}: {len(points) - len(set(points))} points are drawn twice "
                            f"(the same reader and budget with other trials or seeds); plot one run at a time")

@@ -133,6 +133,9 @@ def find_witness(algorithm, task, budget: int, seed: int = 0, time_limit: float 
     `task` is a task with its hard distribution; the search runs over the m embedded Index bits and builds the
     streams through the task's reduction."""
     check_budget(budget)
+    if getattr(algorithm, "generating", False):
+        raise ValueError(f"{algorithm.name!r} reads the context through the retrieval environment: it is no "
+                         f"streaming algorithm, and fooling pairs at the cut do not bind it")
     if time_limit <= 0:
         raise ValueError(f"time limit must be positive, got {time_limit}")
     if not task.hard:
@@ -282,6 +285,9 @@ def replay(path) -> dict:
         algorithm = get_algorithm(data["task"], data["algorithm"])
     except ValueError as exc:
         raise WitnessError(f"{path}: {exc}") from None
+    if algorithm.generating:
+        raise WitnessError(f"{path}: {algorithm.name!r} reads the context through the retrieval environment; a "
+                           f"witness at the cut says nothing about it")
     n, budget, k = data["n"], data["budget"], data["k"]
     try:
         coins = coins_for(data["seed"])

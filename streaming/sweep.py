@@ -261,9 +261,9 @@ def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: 
     the scored answers; with several queries per stream, `streams` says how many independent streams they came
     from, and the interval and audit are Hoeffding's over the streams (conservative) instead of Clopper-Pearson.
 
-    `missing` answers (a decoding reader that never answered) score 1/2 each, as in the paper: the success is
-    (successes + missing / 2) / trials, and the interval runs from the lower limit with every missing answer
-    wrong to the upper limit with every one right. A reader in the ``retrieval`` format is not audited: it reads
+    `missing` answers (a decoding reader that never answered) score the task's guessing floor each (1/2 on
+    IsTree, as in the paper; 1/V for V-ary values): the success is (successes + missing x chance) / trials, and the
+    interval runs from the lower limit with every missing answer wrong to the upper limit with every one right. A reader in the ``retrieval`` format is not audited: it reads
     the context through the environment, so it is no streaming algorithm and the bound does not apply to it."""
     bounds = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in task.bounds([budget]).items()}
     if missing and streams not in (None, trials):
@@ -282,7 +282,7 @@ def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: 
         "used_bits": used_bits,
         "trials": trials,
         "successes": successes,
-        "success": f"{(successes + missing / 2) / trials:.6f}",
+        "success": f"{(successes + missing * task.chance) / trials:.6f}",
         "ci_low": f"{low:.6f}",
         "ci_high": f"{high:.6f}",
         "bound": _fmt(bounds["bound"]),

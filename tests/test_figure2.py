@@ -158,3 +158,49 @@ def test_interrupting_the_grid_keeps_finished_runs_and_rows(tmp_path, capsys, mo
     assert code == 0, err
     done = rows(tmp_path / "res" / "figure2.csv")
     assert len(done) == 5 and done[:2] == kept
+
+
+def test_eval_rows_of_a_writing_reader_plot_and_missing_scores_the_guessing_floor(cot_run, tmp_path, capsys):
+    out = tmp_path / "e.csv"
+    assert run_cli(["eval", str(cot_run), "--trials", "6", "--out", str(out)], capsys)[0] == 0
+    code, _, err = run_cli(["plot", str(out), "--out", str(tmp_path / "e.png")], capsys)
+    assert code == 0, err  # the teacher-forced rows are not drawn beside the free ones
+    from streaming.sweep import make_row
+    from streaming.tasks import make_task
+
+    recall = make_task("recall", 8, "natural", values=4)
+    row = make_row(recall, "m@32", 64, 64, 0, 40, 0, 0.0, cells=1, fmt="retrieval", decode="free", missing=40)
+    assert float(row["success"]) == 0.25 and row["audit"] == "not-streaming"
+
+
+def test_eval_checks_every_run_before_evaluating_any(cot_run, tmp_path, capsys):
+    from streaming.neural.train import train
+    from streaming.tasks import make_task
+
+    other = tmp_path / "ret"
+    train(make_task("istree", 6, "authors"), "lstm", "tiny", 1, other, batch=4, fmt="retrieval", device="cpu")
+    code, text, err = run_cli(["eval", str(cot_run), str(other), "--format", "cot", "--trials", "4"], capsys)
+    assert code == 2 and "trained in the retrieval format" in err and "success" not in text
+
+
+def test_an_interrupted_training_keeps_its_finished_steps(tmp_path, monkeypatch):
+    import streaming.neural.train as tr
+    from streaming.tasks import make_task
+
+    real, calls = tr.trace_step, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tr, "trace_step", interrupted)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        tr.train(make_task("istree", 6, "authors"), "lstm", "tiny", 10, out, batch=4, fmt="cot", device="cpu")
+    assert json.loads((out / "config.json").read_text())["steps_done"] == 3
+    monkeypatch.setattr(tr, "trace_step", real)
+    result = tr.train(make_task("istree", 6, "authors"), "lstm", "tiny", 10, out, batch=4, fmt="cot",
+                      device="cpu", resume_run=True)
+    assert result["meta"]["steps_done"] == 10 and len(result["history"]) == 7

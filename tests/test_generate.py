@@ -340,3 +340,9 @@ def test_the_plot_draws_retrieval_rows_as_a_marked_series():
     plt.close(fig)
     assert f"retrieval-lookup: {RETRIEVAL_LABEL}" in labels and "trellis" in labels
     assert "the bound does not apply" in RETRIEVAL_LABEL
+
+
+@pytest.mark.parametrize("task, name", [("index", "retrieval-lookup"), ("istree", "retrieval-dfs")])
+def test_the_adversary_refuses_readers_with_retrieval(task, name, capsys):
+    code, _, err = run_cli(["adversary", "--task", task, "--algorithm", name, "--n", "16", "--budget", "16"], capsys)
+    assert code == 2 and "retrieval environment" in err and len(err.strip().splitlines()) == 1

@@ -271,32 +271,37 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
     history = []
     stage_n = int(meta.get("curriculum_n", task.n))
     current, since = _stage(task, stage_n), 0
-    for step in range(done, total):
-        warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
-        for group in optimizer.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
-        if fmt == "vanilla":
-            history.append(training_step(model, optimizer, current, training_seed(seed, step), batch, dev))
-        else:
-            history.append(trace_step(model, optimizer, current, fmt, training_seed(seed, step), batch, dev,
-                                      accumulate, bf16))
-        meta["steps_done"] = step + 1
-        since += 1
-        passed = since >= CURRICULUM_WINDOW and \
-            np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS
-        if stage_n < task.n and (passed or step + 1 >= _deadline(task.n, stage_n, total)):
-            sizes = _stage_sizes(task.n)
-            stage_n, since = sizes[sizes.index(stage_n) + 1], 0
-            current = _stage(task, stage_n)
-            meta["curriculum_n"] = stage_n
-            meta.setdefault("curriculum_steps", {})[str(stage_n)] = step + 1
-        if progress is not None:
-            progress(step + 1, *history[-1])
-        if (step + 1) % 500 == 0 or step + 1 == total:
-            recent = history[-500:]
-            meta["recent"] = {"n": stage_n, "loss": round(float(np.mean([h[0] for h in recent])), 5),
-                              "accuracy": round(float(np.mean([h[1] for h in recent])), 5)}
+    try:
+        for step in range(done, total):
+            warm = max(1, total // 20)  # 5% linear warm-up, then cosine decay
+            for group in optimizer.param_groups:
+                group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
+            if fmt == "vanilla":
+                history.append(training_step(model, optimizer, current, training_seed(seed, step), batch, dev))
+            else:
+                history.append(trace_step(model, optimizer, current, fmt, training_seed(seed, step), batch, dev,
+                                          accumulate, bf16))
+            meta["steps_done"] = step + 1
+            since += 1
+            passed = since >= CURRICULUM_WINDOW and \
+                np.mean([h[1] for h in history[-CURRICULUM_WINDOW:]]) >= CURRICULUM_PASS
+            if stage_n < task.n and (passed or step + 1 >= _deadline(task.n, stage_n, total)):
+                sizes = _stage_sizes(task.n)
+                stage_n, since = sizes[sizes.index(stage_n) + 1], 0
+                current = _stage(task, stage_n)
+                meta["curriculum_n"] = stage_n
+                meta.setdefault("curriculum_steps", {})[str(stage_n)] = step + 1
+            if progress is not None:
+                progress(step + 1, *history[-1])
+            if (step + 1) % 500 == 0 or step + 1 == total:
+                recent = history[-500:]
+                meta["recent"] = {"n": stage_n, "loss": round(float(np.mean([h[0] for h in recent])), 5),
+                                  "accuracy": round(float(np.mean([h[1] for h in recent])), 5)}
+                save_run(out, model, meta, optimizer)
+    except KeyboardInterrupt:  # keep every finished step: the run resumes from here with --resume
+        if meta["steps_done"] > done:
             save_run(out, model, meta, optimizer)
+        raise
     if done >= total:
         save_run(out, model, meta, optimizer)
     return {"meta": meta, "history": history}
