@@ -160,7 +160,7 @@ def figure2(trials, seed, sealed, results_dir, figures_dir, grid_name, runs_dir,
         raise UserError("figures figure2 is not sealed: its runs are trained once and kept")
     _seeds(trials, seed, False)
     need_torch()
-    from streaming.neural.figure2 import GRIDS, PAPER_TRIALS, place_on_bound, run_grid
+    from streaming.neural.figure2 import GRIDS, PAPER_TRIALS, comparison, place_on_bound, run_grid
 
     grid = GRIDS[grid_name]
     results = Path(results_dir)
@@ -170,6 +170,8 @@ def figure2(trials, seed, sealed, results_dir, figures_dir, grid_name, runs_dir,
     trials = trials or (PAPER_TRIALS if grid_name == "paper" else 400)
     run_grid(grid, Path(runs_dir), csv_path, trials, seed, device, progress, accumulate, bf16)
     click.echo(f"figure written to {plot_figure2(csv_path, out)}")
+    for line in comparison(csv_path):
+        click.echo(line)
     placed = 16 if any(spec.n == 16 for spec in grid) else max(spec.n for spec in grid)
     place_on_bound(grid, Path(runs_dir), models_csv, placed, (4, 8, 32), min(trials, 400), seed, device, progress)
     cells = plan_cells("istree", [placed], "star-coder,retrieval-dfs", min(trials, 400) * 5, seed,

@@ -170,9 +170,8 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, n
     write their trace and answer; a missing answer scores 1/2 and is counted in the row."""
     need_torch()
     from streaming.formats import FORMATS
-    from streaming.neural.decode import evaluate_trace
-    from streaming.neural.train import (calibration_ranges, evaluate, load_run, reader_name, rounds_uniformly,
-                                        run_format, task_of)
+    from streaming.neural.decode import evaluate_reader
+    from streaming.neural.train import calibration_ranges, load_run, reader_name, rounds_uniformly, run_format, task_of
 
     if not 1 <= trials <= 1 << 24:
         raise UserError(f"--trials must lie in 1..{1 << 24}")
@@ -203,11 +202,7 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, n
                 uniform = ranges if rounds_uniformly(p) else None
                 for mode in (["stream"] if trained == "vanilla" else modes):
                     writer.check_new(task, name, scored, seed, trained, mode)
-                    if trained == "vanilla":
-                        ok, bits = evaluate(model, task, trials, seed, p, uniform)
-                        got = {"successes": ok, "missing": 0, "queries": 0.0, "bits": bits}
-                    else:
-                        got = evaluate_trace(model, task, trained, trials, seed, p, uniform, mode)
+                    got = evaluate_reader(model, task, trained, trials, seed, p, uniform, mode)
                     row = make_row(task, name, got["bits"], got["bits"], got["successes"], scored, seed, 0.0,
                                    cells=len(chosen), streams=trials, fmt=trained, decode=mode,
                                    missing=got["missing"], queries=got["queries"])

@@ -116,6 +116,3 @@ def replay(task, stream, trace, written_by_environment) -> list:
         i += 1
     return out
 
-
-def pattern_quote(word_: str) -> str:
-    return re.escape(word_)

@@ -94,6 +94,7 @@ def test_figure2_pipeline_trains_evaluates_reuses_and_draws(tmp_path, capsys, mo
             str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
     code, text, err = run_cli(args, capsys)
     assert code == 0, err
+    assert "paper" in text and "llama-tiny cot N = 6" in text  # the comparison table beside the paper's numbers
     got = rows(tmp_path / "res" / "figure2.csv")
     # two families x (vanilla + cot twice + retrieval twice)
     assert len(got) == 10 and {r["format"] for r in got} == {"vanilla", "cot", "retrieval"}
@@ -137,15 +138,15 @@ def test_interrupting_the_grid_keeps_finished_runs_and_rows(tmp_path, capsys, mo
 
     grid = f2._grid(("llama",), ("tiny",), (6,), {"vanilla": 2, "cot": 2, "retrieval": 2}, {"llama": 3e-3}, 4)
     monkeypatch.setitem(f2.GRIDS, "default", grid)
-    real, calls = f2.evaluate_trace, []
+    real, calls = f2.evaluate_reader, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 3:  # vanilla, cot free, then the interrupt
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(f2, "evaluate_trace", interrupted)
+    monkeypatch.setattr(f2, "evaluate_reader", interrupted)
     args = ["figures", "figure2", "--trials", "4", "--results", str(tmp_path / "res"), "--figures",
             str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
     code, _, err = run_cli(args, capsys)
@@ -153,7 +154,7 @@ def test_interrupting_the_grid_keeps_finished_runs_and_rows(tmp_path, capsys, mo
     kept = rows(tmp_path / "res" / "figure2.csv")
     assert [(r["format"], r["decode"]) for r in kept] == [("vanilla", "stream"), ("cot", "free")]
     assert len(list((tmp_path / "runs").rglob("model.safetensors"))) == 3
-    monkeypatch.setattr(f2, "evaluate_trace", real)
+    monkeypatch.setattr(f2, "evaluate_reader", real)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     done = rows(tmp_path / "res" / "figure2.csv")

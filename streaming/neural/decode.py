@@ -119,3 +119,15 @@ def evaluate_trace(model, task, fmt: str, trials: int, seed: int, precision=32, 
         missing += int((answers < 0).sum())
         queries += int(asked.sum())
     return {"successes": successes, "missing": missing, "queries": queries / trials, "bits": bits}
+
+
+def evaluate_reader(model, task, fmt: str, trials: int, seed: int, precision=32, ranges=None,
+                    decode: str = "stream") -> dict:
+    """A reader in its format, the one entry `eval`, the probe and Figure 2 share: a vanilla reader's answer at the
+    stream's end (``train.evaluate``), a writing reader's trace (``evaluate_trace``, decode free or teacher)."""
+    if fmt == "vanilla":
+        from .train import evaluate
+
+        ok, bits = evaluate(model, task, trials, seed, precision, ranges)
+        return {"successes": ok, "missing": 0, "queries": 0.0, "bits": bits}
+    return evaluate_trace(model, task, fmt, trials, seed, precision, ranges, decode)

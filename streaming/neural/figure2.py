@@ -15,9 +15,9 @@ from ..formats import FORMATS
 from ..results import RowWriter, read_rows
 from ..sweep import make_row
 from ..tasks import make_task
-from .decode import evaluate_trace
+from .decode import evaluate_reader
 from .pipeline import probe_rows, run_complete
-from .train import evaluate, load_run, reader_name, train
+from .train import load_run, reader_name, train
 
 #: the paper's accuracies (read off its Figure 2, PAPER.md) at N = 16 / 32 / 64 / 128
 PAPER = {
@@ -107,11 +107,7 @@ def _cell(row: dict) -> tuple:
 
 
 def _row(model, name, task, fmt, mode, trials, seed) -> dict:
-    if fmt == "vanilla":
-        ok, bits = evaluate(model, task, trials, seed)
-        got = {"successes": ok, "missing": 0, "queries": 0.0, "bits": bits}
-    else:
-        got = evaluate_trace(model, task, fmt, trials, seed, 32, None, mode)
+    got = evaluate_reader(model, task, fmt, trials, seed, decode=mode)
     return make_row(task, name, got["bits"], got["bits"], got["successes"], trials, seed, 0.0, cells=1,
                     fmt=fmt, decode=mode, missing=got["missing"], queries=got["queries"])
 
@@ -132,3 +128,21 @@ def place_on_bound(grid, runs_dir: Path, results_csv: Path, n: int, precisions, 
             bar.update(1)
     return results_csv
 
+
+
+def comparison(results_csv: Path) -> list:
+    """Lines of the table the README shows: each run's answers (free decoding; vanilla at the stream's end) and,
+    for the teacher-forced trace formats, exact match, beside the paper's number where it has one."""
+    rows = [r for r in read_rows(results_csv) if r["task"] == "istree"]
+    lines = [f"{'run':<30} {'ours':>7} {'teacher':>8} {'paper':>6}"]
+    for r in rows:
+        if r["decode"] == "teacher":
+            continue
+        family, _, rest = r["reader"].partition(":")
+        size = rest.split("-")[1] if rest.count("-") >= 3 else "?"
+        teacher = next((t["success"] for t in rows if t["decode"] == "teacher" and t["reader"] == r["reader"]
+                        and t["n"] == r["n"] and t["trials"] == r["trials"]), "")
+        paper = paper_accuracy(family, size, r["format"], int(r["n"]))
+        lines.append(f"{family + '-' + size + ' ' + r['format'] + ' N = ' + r['n']:<30} {float(r['success']):7.3f} "
+                     f"{teacher and f'{float(teacher):.3f}':>8} {'-' if paper is None else f'{paper:.3f}':>6}")
+    return lines

@@ -348,19 +348,15 @@ def probe_model(model, task, precisions, trials: int, seed: int, fmt: str = "van
     """For each precision: (precision, successes, state bits, linear capacity C in bits, missing answers) of the
     model resumed from its state rounded to that precision (a cot or retrieval reader decodes freely from there),
     and of ridge probes fitted on rounded states of other streams."""
-    from .decode import evaluate_trace
+    from .decode import evaluate_reader
 
     ranges = calibration_ranges(model, task, seed) if any(map(rounds_uniformly, precisions)) else None
     _, train_x, train_raw = cut_states_of(model, task, trials, seed + 104729)
     _, test_x, test_raw = cut_states_of(model, task, trials, seed)
     for p in precisions:
         uniform = ranges if rounds_uniformly(p) else None
-        missing = 0
-        if fmt == "vanilla":
-            ok, bits = evaluate(model, task, trials, seed, p, uniform)
-        else:
-            got = evaluate_trace(model, task, fmt, trials, seed, p, uniform, "free")
-            ok, bits, missing = got["successes"], got["bits"], got["missing"]
+        got = evaluate_reader(model, task, fmt, trials, seed, p, uniform, "stream" if fmt == "vanilla" else "free")
+        ok, bits, missing = got["successes"], got["bits"], got["missing"]
         c, _ = probe_capacity(flatten(round_state(train_raw, p, uniform)).cpu().numpy(), train_x,
                               flatten(round_state(test_raw, p, uniform)).cpu().numpy(), test_x)
         yield p, ok, bits, c, missing
