@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -46,6 +47,16 @@ def ensure_writable(*paths, folder: bool = False) -> None:
             raise UserError(f"{path} is a folder, not a file")
         if not os.access(path.parent, os.W_OK) or path.exists() and not os.access(path, os.W_OK):
             raise UserError(f"{path} cannot be written (no permission)")
+
+
+@contextmanager
+def fanout_client(workers: int = 1, scheduler: str | None = None, runs_per_gpu: int = 1, gpus: int = 0):
+    """A Dask client for --workers / --scheduler (None in process); a bad setting or an unreachable scheduler is
+    one line (exit 2) before anything is written."""
+    from streaming.cluster import connect, fanout_from
+
+    with connect(fanout_from(workers, scheduler, runs_per_gpu), gpus=gpus) as client:
+        yield client
 
 
 def progress(length: int, label: str):

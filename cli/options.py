@@ -55,3 +55,13 @@ def plugin_option(fn):
     return click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False), is_eager=True,
                         expose_value=False, callback=_load_plugins,
                         help="a Python file registering your own algorithms (runs its code; repeatable)")(fn)
+
+
+def cluster_options(fn):
+    """--workers K (an embedded local Dask cluster of K processes; 1: in process) and --scheduler ADDRESS (an
+    existing cluster; default $STREAMBOUND_SCHEDULER)."""
+    fn = click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                      help="run the work on an existing Dask cluster (started with `dask scheduler` and "
+                           "`dask worker`; default: $STREAMBOUND_SCHEDULER)")(fn)
+    return click.option("--workers", default=1, show_default=True, type=int,
+                        help="worker processes of an embedded local Dask cluster (1: in process, no Dask)")(fn)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
@@ -10,19 +11,31 @@ from streaming.algorithms import GENERATORS, REGISTRY, reference_lines
 from streaming.engine import check_budget
 from streaming.tasks.base import MAX_STREAM
 from streaming.experiments import fewest_bits_for
-from streaming.sweep import parse_fractions, plan_cells, run_sweep
+from streaming.cluster import RETRIES, Fanout
+from streaming.results import existing_keys
+from streaming.sweep import parse_fractions, plan_cells, plan_parts, run_sweep
 from streaming.tasks import TASKS, make_task
 
-from .main import UserError, cli, ensure_writable, int_list, progress
-from .options import collect_options, plugin_option, task_options
+from .main import UserError, cli, ensure_writable, fanout_client, int_list, progress
+from .options import cluster_options, collect_options, plugin_option, task_options
 from .plotting import check_output_path, plot_results
 
 
-def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=False, sealed=False) -> int:
-    """Run planned cells into a results file with a progress bar; returns the number of audit violations."""
-    with progress(len(cells), label) as bar:
+def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=False, sealed=False, client=None,
+               failures: list | None = None) -> int:
+    """Run planned cells into a results file with a progress bar (counting cells, or on a cluster the parts of
+    cells); returns the number of audit violations. Cells that failed on the cluster are printed and appended
+    to `failures`."""
+    done = existing_keys(out) if resume and Path(out).is_file() else set()
+    units = plan_parts(cells, done, None if client is None else Fanout(2))
+    with progress(units, label + ("" if client is None else " (parts of cells, on the cluster)")) as bar:
         report = run_sweep(cells, out, resume=resume, overwrite=overwrite, debug=debug, progress=bar.update,
-                           sealed=sealed)
+                           sealed=sealed, client=client)
+    for cell, error in report.failed:
+        click.echo(f"error: {cell.algorithm} at b = {cell.budget}, n = {cell.task.n} failed on the cluster after "
+                   f"{RETRIES + 1} tries: {error}", err=True)
+        if failures is not None:
+            failures.append((cell, error))
     for row in report.violations:
         click.echo(f"warning: audit VIOLATION: {row['reader']} at b = {row['budget_bits']}, n = {row['n']}: success "
                    f"{row['success']} (CI {row['ci_low']}..{row['ci_high']}) above the bound {row['bound']}",
@@ -55,10 +68,13 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
 @click.option("--strict", is_flag=True, help="exit 1 when any cell fails its audit")
 @click.option("--debug", is_flag=True, help="fail when an algorithm sets a bit past its budget (slower)")
 @click.option("--plot", "plot_out", default=None, type=click.Path(dir_okay=False), help="also draw this figure")
+@cluster_options
 @plugin_option
 def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, coin_seed, sealed, distribution, out, resume,
-          overwrite, strict, debug, plot_out, **kwargs):
-    """Sweep the memory budget: one result row per (n, algorithm, budget) cell, appended as it finishes."""
+          overwrite, strict, debug, plot_out, workers, scheduler, **kwargs):
+    """Sweep the memory budget: one result row per (n, algorithm, budget) cell, appended as it finishes. With
+    --workers or --scheduler the cells (and parts of large cells) run on a Dask cluster; this process writes
+    every row, the same rows as a run in process. Exits 1 when a cell failed on the cluster."""
     if budgets is not None and fractions is not None:
         raise UserError("give --budgets or --fractions, not both")
     if budgets is None and fractions is None:
@@ -70,9 +86,15 @@ def sweep(task, n_text, budgets, fractions, algorithms, trials, seed, coin_seed,
                        budgets=int_list(budgets, "budgets") if budgets is not None else None,
                        fractions=parse_fractions(fractions) if fractions is not None else None,
                        distribution=distribution, coin_seed=coin_seed, **collect_options(kwargs))
-    ensure_writable(out, plot_out)
-    violations = sweep_into(cells, out, f"{task} sweep", resume=resume, overwrite=overwrite, debug=debug,
-                            sealed=sealed)
+    failures = []
+    with fanout_client(workers, scheduler) as client:
+        ensure_writable(out, plot_out)
+        violations = sweep_into(cells, out, f"{task} sweep", resume=resume, overwrite=overwrite, debug=debug,
+                                sealed=sealed, client=client, failures=failures)
+    if failures:
+        click.echo(f"streambound: {len(failures)} cells failed on the cluster (their errors above); rerun with "
+                   f"--resume to try them again", err=True)
+        sys.exit(1)
     if plot_out:
         click.echo(f"figure written to {plot_results([out], plot_out)}", err=True)
     if violations:

@@ -244,16 +244,21 @@ class CellResult:
 
 
 def run_cell(algorithm, task: Task, budget: int, trials: int, seed: int, debug: bool = False,
-             coin_seed: int = 0, params=None) -> CellResult:
-    """Right answers of an algorithm at a budget on `trials` streams of a task drawn with the stream seed, the
-    public coins drawn from the coin seed (chunked). `params` planned beforehand may be passed (a sealed sweep
-    plans every cell before it draws its stream seed)."""
+             coin_seed: int = 0, params=None, start: int = 0) -> CellResult:
+    """Right answers of an algorithm at a budget on `trials` streams of a task drawn with the stream seed (trials
+    start .. start + trials - 1: a part of a larger cell, as the fan-out runs it; the streams are the same bytes
+    however a cell is split), the public coins drawn from the coin seed (chunked). `params` planned beforehand may
+    be passed (a sealed sweep plans every cell before it draws its stream seed)."""
     t0 = time.perf_counter()
     coins = coins_for(coin_seed)
     if params is None:
         params = algorithm.make_params(task, check_budget(budget), coins)
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    seed, step = check_seed_value(seed), task.chunk_trials()
     successes = 0
-    for batch in task.chunks(check_seed_value(seed), trials):
+    for lo in range(int(start), int(start) + int(trials), step):
+        batch = task.batch(seed, lo, min(step, int(start) + int(trials) - lo))
         outputs, _ = run_tokens(algorithm, task, batch.tokens, budget, coins, params=params, debug=debug)
         successes += int(np.count_nonzero(outputs == batch.answers))
     return CellResult(successes=successes, trials=int(trials), seconds=time.perf_counter() - t0,

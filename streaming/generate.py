@@ -179,10 +179,10 @@ def run_streams(algorithm, task: Task, tokens: np.ndarray, budget: int, coins, p
 
 
 def run_generating(algorithm, task: Task, budget: int, trials: int, seed: int, coin_seed: int = 0, params=None,
-                   debug: bool = False) -> GenerationResult:
+                   debug: bool = False, start: int = 0) -> GenerationResult:
     """Right answers, missing answers and mean queries of a generating machine at a budget on `trials` streams of
     a task drawn with the stream seed, its public coins drawn from the coin seed (as ``engine.run_cell``; `params`
-    planned beforehand may be passed, as a sealed sweep does)."""
+    planned beforehand may be passed, as a sealed sweep does; `start`: the first trial, for a part of a cell)."""
     t0 = time.perf_counter()
     check_generating(algorithm, task)
     budget = check_budget(budget)
@@ -190,7 +190,9 @@ def run_generating(algorithm, task: Task, budget: int, trials: int, seed: int, c
     if params is None:
         params = algorithm.make_params(task, budget, coins)
     successes = missing = queries = 0
-    for batch in task.chunks(check_seed_value(seed), trials):
+    seed, step = check_seed_value(seed), task.chunk_trials()
+    for lo in range(int(start), int(start) + int(trials), step):
+        batch = task.batch(seed, lo, min(step, int(start) + int(trials) - lo))
         expected = np.asarray(task.answer_tokens(batch.answers)).reshape(-1)
         for g, want in zip(run_streams(algorithm, task, batch.tokens, budget, coins, params=params, debug=debug),
                            expected):

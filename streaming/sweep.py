@@ -148,35 +148,139 @@ def plan_cells(task: str, ns, algorithms: str, trials: int, seed: int, budgets=N
     return cells
 
 
-def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed: bool = False):
+@dataclass(frozen=True)
+class Part:
+    """What one part of a cell counted: trials start .. start + trials - 1 (a whole cell is one part in process;
+    the fan-out splits large cells into parts of about UNIT_TOKENS tokens)."""
+    start: int
+    trials: int
+    successes: int
+    missing: int
+    queries: int  # environment queries in all (generating machines)
+    seconds: float
+
+
+#: tokens per part of a cell on a cluster (a cell of more is split; each part is a unit of work)
+UNIT_TOKENS = 1 << 22
+
+
+def run_part(cell: Cell, params, start: int, trials: int, debug: bool = False) -> Part:
+    """Run trials start .. start + trials - 1 of a cell (its streams are the same bytes however a cell is split)."""
+    algorithm = get_algorithm(cell.task.name, cell.algorithm)
+    if algorithm.generating:  # with retrieval: no streaming algorithm, no audit (make_row)
+        r = run_generating(algorithm, cell.task, cell.budget, trials, cell.seed, coin_seed=cell.coin_seed,
+                           params=params, debug=debug, start=start)
+        return Part(start, trials, r.successes, r.missing, int(round(r.queries * trials)), r.seconds)
+    r = run_cell(algorithm, cell.task, cell.budget, trials, cell.seed, debug=debug, coin_seed=cell.coin_seed,
+                 params=params, start=start)
+    return Part(start, trials, r.successes, 0, 0, r.seconds)
+
+
+def cell_row(cell: Cell, parts, cells: int) -> dict:
+    """The audited result row of a cell from its parts (which must cover its trials exactly once)."""
+    parts = sorted(parts, key=lambda p: p.start)
+    if [p.start for p in parts] != [sum(q.trials for q in parts[:i]) for i in range(len(parts))] or \
+            sum(p.trials for p in parts) != cell.trials:
+        raise RuntimeError(f"the parts of cell {cell.algorithm} at b = {cell.budget} do not cover its trials once")
+    algorithm = get_algorithm(cell.task.name, cell.algorithm)
+    used = algorithm.used_bits(cell.task, cell.budget)
+    successes, seconds = sum(p.successes for p in parts), sum(p.seconds for p in parts)
+    if algorithm.generating:
+        return make_row(cell.task, cell.algorithm, cell.budget, used, successes, cell.trials, cell.seed, seconds,
+                        cells=cells, coin_seed=cell.coin_seed, fmt=GEN_FORMAT, decode=GEN_DECODE,
+                        missing=sum(p.missing for p in parts), queries=sum(p.queries for p in parts) / cell.trials)
+    return make_row(cell.task, cell.algorithm, cell.budget, used, successes, cell.trials * cell.task.queries,
+                    cell.seed, seconds, cells=cells, streams=cell.trials, coin_seed=cell.coin_seed)
+
+
+def split_cell(cell: Cell, unit_tokens: int = UNIT_TOKENS) -> list:
+    """(start, trials) of each part of a cell on a cluster."""
+    step = max(1, unit_tokens // cell.task.length)
+    return [(lo, min(step, cell.trials - lo)) for lo in range(0, cell.trials, step)]
+
+
+def plan_parts(cells: list, done=frozenset(), fanout=None, unit_tokens: int = UNIT_TOKENS) -> int:
+    """How many units of work the cells not in `done` make (the progress bar's length)."""
+    todo = [c for c in cells if c.key() not in done]
+    if fanout is None or fanout.serial:
+        return len(todo)
+    return sum(len(split_cell(c, unit_tokens)) for c in todo)
+
+
+def _planned(todo: list, sealed: bool) -> list:
+    """(cell, params) of each cell: params None (each run plans its own), or, sealed, every cell planned with a
+    coin seed from the operating system before the stream seed is drawn (so no plan, and no step, can know the
+    streams); both seeds are written in the rows."""
+    if not sealed:
+        return [(c, None) for c in todo]
+    coin_seed = sealed_seed()
+    planned = [(c, get_algorithm(c.task.name, c.algorithm).make_params(c.task, c.budget, coins_for(coin_seed)))
+               for c in todo]
+    stream_seed = sealed_seed()
+    return [(replace(c, seed=stream_seed, coin_seed=coin_seed), params) for c, params in planned]
+
+
+def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed: bool = False, client=None,
+              failures: list | None = None, progress=None, unit_tokens: int = UNIT_TOKENS):
     """Run the cells not in `done`, yielding one result row per finished cell (audited against its bound).
 
-    Sealed: the coin seed is drawn from the operating system's entropy, every cell is planned with it, and only
-    then is the stream seed drawn (so no plan, and no step, can know the streams); both are written in the rows."""
-    todo = [c for c in cells if c.key() not in done]
-    if sealed:
-        coin_seed = sealed_seed()
-        planned = [(c, get_algorithm(c.task.name, c.algorithm).make_params(c.task, c.budget, coins_for(coin_seed)))
-                   for c in todo]
-        stream_seed = sealed_seed()
-        todo = [(replace(c, seed=stream_seed, coin_seed=coin_seed), params) for c, params in planned]
-    else:
-        todo = [(c, None) for c in todo]
-    for cell, params in todo:
-        algorithm = get_algorithm(cell.task.name, cell.algorithm)
-        if algorithm.generating:  # with retrieval: no streaming algorithm, no audit (make_row)
-            result = run_generating(algorithm, cell.task, cell.budget, cell.trials, cell.seed,
-                                    coin_seed=cell.coin_seed, params=params, debug=debug)
-            yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),
-                           result.successes, result.trials, cell.seed, result.seconds, cells=len(cells),
-                           coin_seed=cell.coin_seed, fmt=GEN_FORMAT, decode=GEN_DECODE, missing=result.missing,
-                           queries=result.queries)
+    In process (no `client`) the cells run one after another, each as one part. With a Dask client every cell is
+    split into parts run as units of work on the cluster, and a cell's row is yielded when its last part arrives
+    (cells in arrival order; the same rows as in process, `seconds` aside). A cell whose part failed after its
+    retries is appended to `failures` as (cell, error) and left out. `progress(1)` is told of each finished part."""
+    todo = _planned([c for c in cells if c.key() not in done], sealed)
+    if client is None:
+        for cell, params in todo:
+            row = cell_row(cell, [run_part(cell, params, 0, cell.trials, debug)], len(cells))
+            if progress is not None:
+                progress(1)
+            yield row
+        return
+    from .cluster import fan_out, loaded_plugins
+
+    jobs, owner = [], []
+    plugins = loaded_plugins()
+    for i, (cell, params) in enumerate(todo):
+        for start, count in split_cell(cell, unit_tokens):
+            jobs.append((cell, params, start, count, debug, plugins))
+            owner.append(i)
+    waiting = [len(split_cell(cell, unit_tokens)) for cell, _ in todo]
+    parts = [[] for _ in todo]
+    failed = set()
+    for j, part, error in fan_out(client, _part_on_worker, jobs):
+        i = owner[j]
+        if progress is not None:
+            progress(1)
+        if i in failed:
             continue
-        result = run_cell(algorithm, cell.task, cell.budget, cell.trials, cell.seed, debug=debug,
-                          coin_seed=cell.coin_seed, params=params)
-        yield make_row(cell.task, cell.algorithm, cell.budget, algorithm.used_bits(cell.task, cell.budget),
-                       result.successes, result.scored, cell.seed, result.seconds, cells=len(cells),
-                       streams=result.trials, coin_seed=cell.coin_seed)
+        if error is not None:
+            failed.add(i)
+            if failures is not None:
+                failures.append((todo[i][0], error))
+            continue
+        parts[i].append(part)
+        waiting[i] -= 1
+        if waiting[i] == 0:
+            yield cell_row(todo[i][0], parts[i], len(cells))
+
+
+#: plans made inside this worker process, by cell (a large cell's parts plan once per worker, not once per part)
+_PLANS: dict = {}
+
+
+def _part_on_worker(cell: Cell, params, start: int, count: int, debug: bool, plugins: tuple) -> Part:
+    from .cluster import worker_setup
+
+    worker_setup(plugins)
+    if params is None:
+        algorithm = get_algorithm(cell.task.name, cell.algorithm)
+        key = (repr(cell.task), cell.algorithm, algorithm.step, cell.budget, cell.coin_seed)
+        if key not in _PLANS:
+            if len(_PLANS) > 64:
+                _PLANS.clear()
+            _PLANS[key] = algorithm.make_params(cell.task, cell.budget, coins_for(cell.coin_seed))
+        params = _PLANS[key]
+    return run_part(cell, params, start, count, debug)
 
 
 @dataclass(frozen=True)
@@ -185,14 +289,17 @@ class SweepReport:
     already: int
     violations: list
     torn: Path | None = None  # where a torn last line of the file was set aside
+    failed: tuple = ()  # (cell, error) of each cell that failed on the cluster after its retries
 
 
 def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, debug: bool = False,
-              progress=None, sealed: bool = False) -> SweepReport:
+              progress=None, sealed: bool = False, client=None, unit_tokens: int = UNIT_TOKENS) -> SweepReport:
     """Run a planned grid into a results file, appending and flushing each row as its cell finishes, so an
     interrupted sweep keeps what it did; with `resume`, cells already in the file are skipped. `progress(n)` is
-    told of each finished cell. Returns what was written and the rows that failed their audit. `sealed`: the
-    seeds come from the operating system at run time (see run_cells); a sealed sweep cannot resume.
+    told of each finished unit (a cell; on a cluster, a part of one: see plan_parts). Returns what was written,
+    the rows that failed their audit and the cells that failed on the cluster. `sealed`: the seeds come from the
+    operating system at run time (see run_cells); a sealed sweep cannot resume. `client`: a Dask client to run
+    the cells on (``streaming.cluster.connect``); this process stays the only writer of the file.
 
     The file is locked for the run (a second writer is refused). `overwrite` replaces a results file (never a
     foreign one) only when the sweep finishes, or is interrupted with rows to keep: the rows go to `<out>.new`
@@ -205,7 +312,8 @@ def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, d
         guard = out.open("a")
         lock_file(guard, out)
         try:
-            report = _sweep_rows(cells, out.with_name(out.name + ".new"), set(), debug, progress, sealed, out)
+            report = _sweep_rows(cells, out.with_name(out.name + ".new"), set(), debug, progress, sealed, out,
+                                 client, unit_tokens)
         finally:
             guard.close()
         return report
@@ -215,16 +323,16 @@ def run_sweep(cells: list, out, resume: bool = False, overwrite: bool = False, d
         if already and not resume:
             raise ValueError(f"{out} already holds {already} of these cells: pass --resume to skip them "
                              f"or --overwrite to start afresh")
-        return _write_rows(writer, cells, done, debug, progress, sealed, already)
+        return _write_rows(writer, cells, done, debug, progress, sealed, already, client, unit_tokens)
 
 
-def _sweep_rows(cells, new, done, debug, progress, sealed, out) -> SweepReport:
+def _sweep_rows(cells, new, done, debug, progress, sealed, out, client, unit_tokens) -> SweepReport:
     """Write every cell into a fresh file `new`, then move it over `out` (also after an interrupt with rows)."""
     new.unlink(missing_ok=True)
     writer = RowWriter(new)
     report = None
     try:
-        report = _write_rows(writer, cells, done, debug, progress, sealed, 0)
+        report = _write_rows(writer, cells, done, debug, progress, sealed, 0, client, unit_tokens)
     except KeyboardInterrupt:
         writer.close()
         if len(read_rows(new)):
@@ -241,16 +349,15 @@ def _sweep_rows(cells, new, done, debug, progress, sealed, out) -> SweepReport:
     return report
 
 
-def _write_rows(writer, cells, done, debug, progress, sealed, already) -> SweepReport:
-    violations, written = [], 0
-    for row in run_cells(cells, done=done, debug=debug, sealed=sealed):
+def _write_rows(writer, cells, done, debug, progress, sealed, already, client, unit_tokens) -> SweepReport:
+    violations, written, failed = [], 0, []
+    for row in run_cells(cells, done=done, debug=debug, sealed=sealed, client=client, failures=failed,
+                         progress=progress, unit_tokens=unit_tokens):
         writer.write(row)
         written += 1
         if row["audit"] == AUDIT_VIOLATION:
             violations.append(row)
-        if progress is not None:
-            progress(1)
-    return SweepReport(written, already, violations, writer.torn)
+    return SweepReport(written, already, violations, writer.torn, tuple(failed))
 
 
 def make_row(task, reader: str, budget: int, used_bits, successes: int, trials: int, seed: int, seconds: float,

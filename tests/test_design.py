@@ -25,10 +25,11 @@ def test_commcomplexity_imports_nothing_from_streaming():
     assert not {m for m in mods if m.split(".")[0] in ("streaming", "cli", "numba", "torch")}
 
 
-def test_streaming_imports_neither_cli_nor_torch():
+def test_streaming_imports_neither_cli_nor_torch_nor_dask():
     mods = imported_after("import streaming.sweep, streaming.experiments, streaming.adversary, streaming.exact, "
-                          "streaming.benchmarks")
-    assert not {m for m in mods if m.split(".")[0] in ("cli", "torch", "transformers", "matplotlib")}
+                          "streaming.benchmarks, streaming.cluster")
+    assert not {m for m in mods if m.split(".")[0] in ("cli", "torch", "transformers", "matplotlib", "dask",
+                                                          "distributed")}
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
