@@ -23,7 +23,7 @@ def plot_exact(csv_path, out) -> Path:
     ms = sorted({int(r["m"]) for r in rows})
     fig, axes = plt.subplots(1, len(ms), figsize=(3.6 * len(ms), 4.2), squeeze=False, sharey=True)
     readers = [r for r in dict.fromkeys(r["reader"] for r in rows) if r not in ("optimum", "optimum-upper",
-                                                                                 "sphere", "fano")]
+                                                                                 "sphere", "fano", "every-step")]
     for ax, m in zip(axes[0], ms):
         mine = [r for r in rows if int(r["m"]) == m]
 
@@ -54,6 +54,12 @@ def plot_exact(csv_path, out) -> Path:
         if upper:
             ax.scatter([p[0] for p in upper], [p[1] for p in upper], marker="v", color="#d62728", s=22, zorder=5,
                        label="optimum's proven upper bound")
+        every = series("every-step")  # the third curve: the best machine with b bits after every step
+        if every:  # not known at every b: a gap in b breaks the line
+            known = {p[0]: p[1] for p in every}
+            ax.plot(range(m + 1), [known.get(b, np.nan) for b in range(m + 1)], color="#5b2a86", lw=2.2,
+                    marker="D", ms=5, zorder=6, label="every-step optimum (b bits at every step, proven; "
+                                                      "gaps: not computed)")
         ax.axhline(0.5, color="0.4", ls=":", lw=0.9)
         ax.set_title(f"m = {m}")
         ax.set_xlabel("message bits b")
@@ -64,8 +70,8 @@ def plot_exact(csv_path, out) -> Path:
     handles, labels = axes[0][-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8, frameon=False)
     fig.suptitle("Index at small m, exact over every input: the optimal one-way protocol (k-median integer "
-                 "program) against the bounds and the registered streaming algorithms (coinciding lines overlap)",
-                 fontsize=10)
+                 "program), the every-step optimum (branch and bound), the bounds and the registered streaming "
+                 "algorithms\n(coinciding lines overlap)", fontsize=10)
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from commcomplexity.bounds import sphere_success
+from commcomplexity.everystep import MAX_M as ES_MAX_M, describe, every_step_optimum, searchable, simulate
+from commcomplexity.protocols import optimal_protocol
 from streaming.adversary import WitnessError, find_witness, load_witness
 from streaming.adversary import replay as replay_witness
 from streaming.algorithms import get_algorithm
@@ -23,9 +26,11 @@ from .options import collect_options, plugin_option, task_options
 @click.option("--bits", "bits_text", required=True, help="message bits: 2, or 0,1,2, or 0:6:1")
 @click.option("--seed", default=0, show_default=True, type=int, help="public coins of the algorithms")
 @click.option("--time-limit", default=60.0, show_default=True, type=float, help="seconds per integer program")
+@click.option("--every-step", is_flag=True, help="the best machine with b bits at EVERY step (Index only), with the "
+              "optimal machine in words")
 @task_options
 @plugin_option
-def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
+def exact(task, m, bits_text, seed, time_limit, every_step, distribution, **kwargs):
     """Exact success at small m (the Index bits a task's hard stream embeds): the optimal one-way protocol, the
     bounds, and every registered algorithm of the task on its hard distribution."""
     if distribution is not None:
@@ -34,6 +39,8 @@ def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
         raise UserError(f"--m must lie in 1..{MAX_M} (the enumeration has 2^m * m streams), got {m}")
     if not 0 < time_limit <= 86400:
         raise UserError("--time-limit must lie in (0, 86400] seconds")
+    if every_step:
+        return _every_step(task, m, int_list(bits_text, "bits"), time_limit)
     instance = task_for_index_size(task, m, **collect_options(kwargs))
     for b in int_list(bits_text, "bits"):
         click.echo(f"{task}, m = {m}, b = {b} (exact on the hard distribution: every x in {{0,1}}^{m}, every k):")
@@ -45,6 +52,29 @@ def exact(task, m, bits_text, seed, time_limit, distribution, **kwargs):
             click.echo(f"  {name:26s} {r['success']:.6f}{note}")
         if m > 10:
             click.echo("  (no optimal protocol above m = 10: the integer program has 2^m * (m + 1) variables)")
+
+
+def _every_step(task, m, bits_list, time_limit):
+    """`exact --every-step`: the every-step optimum, the one-way optimum beside it, and the machine in words."""
+    if task != "index":
+        raise UserError("--every-step searches machines for Index itself (the other tasks' hard streams are longer "
+                        "than their m Index bits): use --task index")
+    for b in bits_list:
+        if not searchable(m, b):
+            raise UserError(f"--every-step is exact for b = 1 at m <= {ES_MAX_M[1]}, b = 2 at m <= {ES_MAX_M[2]}, "
+                            f"and b = 0 or b >= m - 1 at every m; not m = {m}, b = {b}")
+    for b in bits_list:
+        r = every_step_optimum(m, b, time_limit=time_limit)
+        one_way = optimal_protocol(m, b, time_limit=time_limit) if m <= 10 else None
+        click.echo(f"index, m = {m}, b = {b}: the best machine with {b} bit(s) of state at every step")
+        click.echo(f"  every-step optimum        {r.success} = {float(r.success):.6f}  ({r.status}, {r.nodes} states "
+                   f"searched, {r.seconds:.2f} s)")
+        if one_way is not None:
+            click.echo(f"  one-way optimum           {one_way.success:.6f}  ({one_way.status}; b bits at one cut only)")
+        click.echo(f"  sphere bound              {float(sphere_success(m, b)):.6f}")
+        click.echo(f"  re-simulated on all 2^{m} inputs: {simulate(r.machine)}")
+        for line in describe(r.machine):
+            click.echo(f"  {line}")
 
 
 @cli.command()
