@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
-from streaming.benchmarks import (adversary_benchmark, coder_benchmark, engine_benchmark, format_benchmark,
-                                  train_benchmark)
+from streaming.benchmarks import (adversary_benchmark, cluster_benchmark, coder_benchmark, engine_benchmark,
+                                  format_benchmark, train_benchmark)
+from streaming.cluster import MAX_WORKERS
 
 from .main import UserError, cli
 
@@ -87,6 +88,27 @@ def train(n, steps, device, families, scans):
     if not chosen or unknown:
         raise UserError(f"unknown model {', '.join(unknown) or '(none given)'}; known: {', '.join(FAMILIES)}")
     train_benchmark(n, steps, 64, device, chosen, echo=click.echo, scans=scans)
+
+
+@bench.command("cluster")
+@click.option("--workers", default=2, show_default=True, type=int, help="local worker processes")
+@click.option("--n", default=1024, show_default=True, type=int, help="Index size")
+@click.option("--algorithm", default="trellis", show_default=True, help="a registered Index algorithm")
+@click.option("--trials", default=800, show_default=True, type=int, help="streams per cell")
+@click.option("--budgets", default="64:1024:64", show_default=True, help="the cells' budgets")
+def cluster(workers, n, algorithm, trials, budgets):
+    """The same sweep in process and on a local Dask cluster, in one run: the speed-up (a ratio), whether the rows
+    are the same, and the cluster's overhead per cell."""
+    from streaming.algorithms import get_algorithm
+
+    from .main import int_list
+
+    _positive(workers=workers, n=n, trials=trials)
+    if workers > MAX_WORKERS:
+        raise UserError(f"--workers must be at most {MAX_WORKERS}")
+    _bounded(tokens=n * trials)
+    get_algorithm("index", algorithm)  # an unknown name: one line
+    cluster_benchmark(workers, n, algorithm, trials, int_list(budgets, "budgets"), echo=click.echo)
 
 
 @bench.command("formats")

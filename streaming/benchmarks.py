@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numba
@@ -17,6 +18,7 @@ from .algorithms import algorithms_for, get_algorithm
 from .algorithms.registry import Algorithm
 from .bits import get_bits, read_answer, set_bits
 from .engine import coins_for, run_cell, run_tokens
+from .results import read_rows
 from .rng import mix64
 from .sweep import plan_cells, run_sweep
 from .tasks import make_task
@@ -286,3 +288,71 @@ def format_benchmark(n: int, steps: int, batch: int, device: str, families, echo
                 echo(f"  {family:>8} {fmt:>9}: {tokens / (steps * batch):7.1f} tokens a sequence, "
                      f"{seconds / steps * 1e3:8.1f} ms a step, {tokens / seconds / 1e3:8.1f} k tokens/s")
     return out
+
+
+def _warm(cells) -> None:
+    """Compile every cell's algorithm in this process (one stream each)."""
+    for cell in {(c.task, c.algorithm): c for c in cells}.values():
+        get_algorithm(cell.task.name, cell.algorithm)
+        run_sweep([replace(cell, trials=1)], Path(tempfile.mkdtemp()) / "warm.csv")
+
+
+def _comparable(path) -> list:
+    return sorted(tuple((k, v) for k, v in r.items() if k != "seconds") for r in read_rows(path))
+
+
+def cluster_benchmark(workers: int, n: int, algorithm: str, trials: int, budgets, echo=print,
+                      tiny_cells: int = 200) -> dict:
+    """The same sweep in process and on a local Dask cluster of `workers` processes, in one run: the speed-up as
+    a ratio (against the in-process run with numba's threads on every core, as a sweep runs by default, and
+    against one thread), whether the rows are the same, and the cluster's overhead per cell (tiny cells)."""
+    from .cluster import Fanout, connect
+
+    cells = plan_cells("index", [n], algorithm, trials, 0, budgets=list(budgets))
+    tiny = plan_cells("index", [64], "prefix", 1, 0, budgets=list(range(tiny_cells)))
+    out, work = {}, Path(tempfile.mkdtemp())
+    _warm(cells + tiny)
+
+    def timed(label, path, **kw):
+        t0 = time.perf_counter()
+        run_sweep(cells if label != "tiny" else tiny, path, **kw)
+        return time.perf_counter() - t0
+
+    threads = numba.get_num_threads()
+    out["serial_s"] = timed("sweep", work / "serial.csv")
+    numba.set_num_threads(1)
+    try:
+        out["one_thread_s"] = timed("sweep", work / "one.csv")
+        out["tiny_serial_s"] = timed("tiny", work / "tiny-serial.csv")
+    finally:
+        numba.set_num_threads(threads)
+    t0 = time.perf_counter()
+    with connect(Fanout(workers)) as client:
+        out["start_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        client.run(_warm_worker, cells[:1] + tiny[:1])  # every worker compiles before the timing
+        out["warm_s"] = time.perf_counter() - t0
+        out["cluster_s"] = timed("sweep", work / "cluster.csv", client=client)
+        out["tiny_cluster_s"] = timed("tiny", work / "tiny-cluster.csv", client=client)
+    out["same_rows"] = _comparable(work / "serial.csv") == _comparable(work / "cluster.csv")
+    out["speedup"] = out["serial_s"] / out["cluster_s"]
+    out["speedup_one_thread"] = out["one_thread_s"] / out["cluster_s"]
+    out["overhead_ms"] = 1000 * (out["tiny_cluster_s"] - out["tiny_serial_s"]) / tiny_cells
+    echo(f"Index n = {n}, {algorithm}, {len(cells)} cells of {trials} streams; a local cluster of {workers} "
+         f"worker processes (one thread each) against the same sweep in this process:")
+    echo(f"  {f'in process (numba on {threads} threads)':36s}{out['serial_s']:8.2f} s")
+    echo(f"  {'in process (one numba thread)':36s}{out['one_thread_s']:8.2f} s")
+    echo(f"  {'on the cluster':36s}{out['cluster_s']:8.2f} s   (start {out['start_s']:.1f} s, "
+         f"first compile in each worker {out['warm_s']:.1f} s, not counted)")
+    echo(f"  speed-up {out['speedup']:.2f}x over the in-process sweep, {out['speedup_one_thread']:.2f}x over one "
+         f"thread; the same rows: {'yes' if out['same_rows'] else 'NO'}")
+    echo(f"  overhead per cell on the cluster: {out['overhead_ms']:.1f} ms ({tiny_cells} one-stream cells: "
+         f"{out['tiny_cluster_s']:.2f} s there, {out['tiny_serial_s']:.2f} s in process)")
+    return out
+
+
+def _warm_worker(cells) -> None:
+    from .cluster import worker_setup
+
+    worker_setup()
+    _warm(cells)

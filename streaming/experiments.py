@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from commcomplexity.bounds import fewest_bits, sphere_success
+from commcomplexity.everystep import every_step_optimum, every_step_success, searchable
 from commcomplexity.stats import clopper_pearson
 
 from . import __version__
@@ -82,14 +83,53 @@ def figure_cells(name: str, trials: int | None, seed: int, coin_seed: int = 0) -
 EXACT_SIZES = range(4, 9)
 
 
-def exact_figure_rows(seed: int, progress=None, time_limit: float = 30.0) -> list:
+def exact_figure_rows(seed: int, progress=None, time_limit: float = 30.0, client=None, failures=None) -> list:
     """Index at m = 4..8, every budget 0..m: the rows behind figures/exact.png. `seed` is the algorithms' coin
-    seed (the analysis enumerates every input: there is no stream seed)."""
-    rows = []
-    for m in EXACT_SIZES:
-        rows.extend(exact_rows(make_task("index", m), range(0, m + 1), seed=seed, time_limit=time_limit,
-                               progress=progress))
+    seed (the analysis enumerates every input: there is no stream seed). `progress()` is told of each (m, b).
+    With a Dask `client` each (m, b) is a unit of work on the cluster (rows in the serial order all the same);
+    a unit that failed there goes to `failures` as ((m, b), error) and its rows are left out."""
+    units = [(m, b) for m in EXACT_SIZES for b in range(0, m + 1)]
+    if client is None:
+        rows = []
+        for m, b in units:
+            rows.extend(exact_unit(m, b, seed, time_limit))
+            if progress is not None:
+                progress()
+        return rows
+    from .cluster import fan_out
+
+    found = {}
+    for i, rows, error in fan_out(client, _exact_on_worker, [(m, b, seed, time_limit) for m, b in units]):
+        if progress is not None:
+            progress()
+        if error is not None:
+            if failures is not None:
+                failures.append((units[i], error))
+            continue
+        found[i] = rows
+    return [row for i in sorted(found) for row in found[i]]
+
+
+def exact_unit(m: int, b: int, seed: int, time_limit: float) -> list:
+    """The exact figure's rows at one (m, b): the one-way optimum, the bounds, every Index algorithm, and the
+    every-step optimum wherever it is known (searched, under a second at these sizes, or a closed form)."""
+    rows = list(exact_rows(make_task("index", m), [b], seed=seed, time_limit=time_limit))
+    if searchable(m, b) or every_step_success(m, b) is not None:
+        if searchable(m, b):
+            found = every_step_optimum(m, b)
+            value, status, seconds = found.success, found.status, found.seconds
+        else:
+            value, status, seconds = every_step_success(m, b), "optimal (table)", 0.0
+        rows.append(dict(task="index", m=m, bits=b, reader="every-step", success=float(value), status=status,
+                         seconds=seconds))
     return rows
+
+
+def _exact_on_worker(m: int, b: int, seed: int, time_limit: float) -> list:
+    from .cluster import worker_setup
+
+    worker_setup()
+    return exact_unit(m, b, seed, time_limit)
 
 
 def exact_figure_steps() -> int:
@@ -97,9 +137,11 @@ def exact_figure_steps() -> int:
 
 
 # --- scaling: the fewest bits for success 0.9, by bisection on the budget ------------------------------------------
-SCALING = [("index", "prefix"), ("index", "blockcode"), ("recall", "blockcode"), ("cgram", "blockcode"),
+SCALING = [("index", "prefix"), ("index", "blockcode"), ("index", "trellis"), ("recall", "blockcode"), ("cgram", "blockcode"),
            ("counting", "blockcode"), ("istree", "star-blockcode"), ("istree", "unionfind")]
 SCALING_SIZES = (64, 256, 1024, 4096, 16384)
+#: the largest IsTree N union-find is run at on the scaling figure
+UNIONFIND_MAX = 4096
 SCALING_COLUMNS = ("task", "n", "m", "reader", "target", "bits", "bits_low", "bits_high", "bound_bits", "trials",
                    "seed", "coin_seed", "version")
 
@@ -141,9 +183,43 @@ def scaling_row(task_name: str, n: int, reader: str, trials: int, seed: int, tar
 def scaling_cells(max_n: int = SCALING_SIZES[-1]):
     for task_name, reader in SCALING:
         for n in SCALING_SIZES:
-            if n > max_n or (reader == "unionfind" and n > 1024):
-                continue  # union-find without path compression costs O(N^2) per stream
+            if n > max_n or (reader == "unionfind" and n > UNIONFIND_MAX):
+                continue  # union-find without path compression costs O(N^2) per stream (worst case)
             yield task_name, n, reader
+
+
+def _scaling_unit(task_name: str, n: int, reader: str, trials: int, seed: int, coin_seed: int) -> dict:
+    from .cluster import worker_setup
+
+    worker_setup()
+    return scaling_row(task_name, n, reader, trials, seed, coin_seed=coin_seed)
+
+
+def scaling_rows(cells, trials: int, seed: int, coin_seed: int, client=None, progress=None, failures=None):
+    """Yield a scaling row per (task, n, reader) as each finishes: in process one after another, or each as a unit
+    of work on a Dask client (a bisection is sequential: the cells are what spreads). Cells that failed on the
+    cluster go to `failures` as (cell, error)."""
+    cells = list(cells)
+    if client is None:
+        for cell in cells:
+            row = scaling_row(*cell, trials, seed, coin_seed=coin_seed)
+            if progress is not None:
+                progress(1)
+            yield row
+        return
+    from .cluster import fan_out
+
+    # the longest cells first (the largest n), so that the short ones fill in around them
+    order = sorted(range(len(cells)), key=lambda i: -cells[i][1])
+    jobs = [(*cells[i], trials, seed, coin_seed) for i in order]
+    for j, row, error in fan_out(client, _scaling_unit, jobs):
+        if progress is not None:
+            progress(1)
+        if error is not None:
+            if failures is not None:
+                failures.append((cells[order[j]], error))
+            continue
+        yield row
 
 
 def fewest_bits_for(task, key: str, success: float):

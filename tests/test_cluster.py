@@ -231,3 +231,45 @@ def test_scaling_cells_on_the_cluster_give_the_serial_rows(client):
     cluster = list(scaling_rows(cells, 100, 2, 3, client=client))
     key = lambda r: (r["task"], r["n"], r["reader"])  # noqa: E731
     assert sorted(serial, key=key) == sorted(cluster, key=key)
+
+
+def test_figure2_runs_train_and_evaluate_as_units_on_the_cluster(client, tmp_path):
+    pytest.importorskip("torch")
+    import streaming.neural.figure2 as f2
+
+    grid = tuple(spec for spec in f2._grid(("llama",), ("tiny",), (6,), {"vanilla": 2, "cot": 2, "retrieval": 2},
+                                           {"llama": 3e-3}, 4) if spec.fmt != "cot")
+    progress = lambda length, label: _Bar()  # noqa: E731
+    csv_path = tmp_path / "figure2.csv"
+    assert f2.run_grid(grid, tmp_path / "runs", csv_path, 4, 0, "cpu", progress, client=client) == []
+    got = read_rows(csv_path)
+    assert sorted((r["format"], r["decode"]) for r in got) == [("retrieval", "free"), ("retrieval", "teacher"),
+                                                               ("vanilla", "stream")]
+    assert all(f2.run_complete(tmp_path / "runs" / spec.name, spec.steps) for spec in grid)
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("model.safetensors")}
+    assert f2.run_grid(grid, tmp_path / "runs", csv_path, 4, 0, "cpu", progress, client=client) == []
+    assert len(read_rows(csv_path)) == 3  # nothing trained again, no row written twice
+    assert stamps == {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("model.safetensors")}
+
+
+class _Bar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def test_the_exact_figure_units_on_the_cluster_give_the_serial_rows(client, monkeypatch):
+    import streaming.experiments as ex
+
+    monkeypatch.setattr(ex, "EXACT_SIZES", range(3, 6))  # the driver's grid; each unit names its own (m, b)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    ticks = []
+    cluster = ex.exact_figure_rows(0, progress=lambda: ticks.append(1), client=client)
+    assert strip(cluster) == strip(ex.exact_figure_rows(0))
+    assert len(ticks) == sum(m + 1 for m in range(3, 6))
+    assert {r["reader"] for r in cluster} >= {"optimum", "sphere", "every-step", "prefix"}

@@ -74,31 +74,82 @@ PAPER_TRIALS = 5000
 
 
 def run_grid(grid, runs_dir: Path, results_csv: Path, trials: int, seed: int, device: str, progress,
-             accumulate: int = 1, bf16: bool = False) -> Path:
+             accumulate: int = 1, bf16: bool = False, client=None) -> list:
     """Train what is missing and evaluate every run on fresh authors' graphs (rows already in the file kept).
-    `progress(length, label)` returns a context manager with ``update(n)``."""
+    `progress(length, label)` returns a context manager with ``update(n)``. With a Dask `client` each training run
+    and each run's evaluation is a unit of work on the cluster (this process writes every row). Returns
+    (run name, error) of each run that failed on the cluster (its rows are left out)."""
+    training = []
     for spec in grid:
         path = runs_dir / spec.name
         if run_complete(path, spec.steps):
             continue
-        task = make_task("istree", spec.n, "authors")
-        with progress(spec.steps, f"training {spec.name}") as bar:
-            train(task, spec.family, spec.size, spec.steps, path, batch=spec.batch, lr=spec.lr, seed=0,
-                  device=device, resume_run=(path / "config.json").is_file(), progress=lambda *_: bar.update(1),
-                  fmt=spec.fmt, accumulate=accumulate, bf16=bf16)
+        kwargs = dict(family=spec.family, size=spec.size, steps=spec.steps, out=path, batch=spec.batch, lr=spec.lr,
+                      seed=0, device=device, resume_run=(path / "config.json").is_file(), fmt=spec.fmt,
+                      accumulate=accumulate, bf16=bf16)
+        if client is None:
+            with progress(spec.steps, f"training {spec.name}") as bar:
+                train(make_task("istree", spec.n, "authors"), progress=lambda *_: bar.update(1), **kwargs)
+        else:
+            training.append((spec, (("istree", spec.n, "authors"), kwargs)))
+    failures = []
+    if training:
+        from .units import train_all
+
+        lost = train_all(client, [job for _, job in training], device, progress, "training")
+        failures = [(training[i][0].name, error) for i, error in lost]
+    failed = {name for name, _ in failures}
     done = {_cell(r) for r in read_rows(results_csv)} if results_csv.exists() and results_csv.stat().st_size else set()
-    with RowWriter(results_csv) as writer, progress(len(grid), "evaluating every run") as bar:
-        for spec in grid:
-            model, meta = load_run(runs_dir / spec.name, device)
-            task = make_task("istree", spec.n, "authors")
-            for mode in (["stream"] if spec.fmt == "vanilla" else ["free", "teacher"]):
-                name = reader_name(meta, runs_dir / spec.name, 32)
-                key = (name, str(spec.n), spec.fmt, mode, str(trials), str(seed))
-                if key not in done:
-                    writer.write(_row(model, name, task, spec.fmt, mode, trials, seed))
-                    done.add(key)
-            bar.update(1)
-    return results_csv
+    todo = []
+    for spec in grid:
+        if spec.name in failed:
+            continue
+        modes = [m for m in (["stream"] if spec.fmt == "vanilla" else ["free", "teacher"])
+                 if (_reader(spec), str(spec.n), spec.fmt, m, str(trials), str(seed)) not in done]
+        todo.append((spec, modes))
+    with RowWriter(results_csv) as writer, progress(len(todo), "evaluating every run") as bar:
+        if client is None:
+            for spec, modes in todo:
+                for row in _evaluate(spec, runs_dir, modes, trials, seed, device):
+                    writer.write(row)
+                bar.update(1)
+        else:
+            from .units import run_units
+
+            jobs = [(spec, runs_dir, modes, trials, seed, device) for spec, modes in todo if modes]
+            bar.update(len(todo) - len(jobs))
+            for i, rows, error in run_units(client, _evaluate_unit, jobs, device):
+                bar.update(1)
+                if error is not None:
+                    failures.append((jobs[i][0].name, error))
+                    continue
+                for row in rows:
+                    writer.write(row)
+    return failures
+
+
+def _reader(spec: GridRun) -> str:
+    """A run's reader name in the rows (its state at 32 bits per coordinate)."""
+    return reader_name({"model": {"family": spec.family}}, spec.name, 32)
+
+
+def _evaluate(spec, runs_dir: Path, modes, trials: int, seed: int, device: str):
+    """Yield a run's row for each decoding mode (vanilla: at the stream's end; trace formats: free and teacher)."""
+    if not modes:
+        return
+    model, meta = load_run(runs_dir / spec.name, device)
+    task = make_task("istree", spec.n, "authors")
+    name = reader_name(meta, runs_dir / spec.name, 32)
+    for mode in modes:
+        yield _row(model, name, task, spec.fmt, mode, trials, seed)
+
+
+def _evaluate_unit(spec, runs_dir: Path, modes, trials: int, seed: int, device: str) -> list:
+    from ..cluster import worker_setup
+    from .units import worker_device
+
+    worker_setup()
+    return list(_evaluate(spec, runs_dir, modes, trials, seed, worker_device(device)))
 
 
 def _cell(row: dict) -> tuple:

@@ -64,16 +64,30 @@ def probe_rows(model, meta: dict, run_dir, task, precisions, trials: int, seed: 
                     trials=trials, seed=seed, version=__version__))
 
 
-def probe_pipeline(runs_dir: Path, results_dir: Path, trials: int, seed: int, device: str, progress) -> tuple:
+def probe_pipeline(runs_dir: Path, results_dir: Path, trials: int, seed: int, device: str, progress,
+                   client=None) -> tuple:
     """Train what is missing, probe every run at every precision, sweep the algorithms on the same streams.
-    `progress(length, label)` returns a context manager with ``update(n)``. Returns (results CSV, capacity CSV)."""
+    `progress(length, label)` returns a context manager with ``update(n)``. With a Dask `client` the training runs
+    are units of work on the cluster (and the algorithms' cells too). Returns (results CSV, capacity CSV)."""
+    training = []
     for spec in PROBE_RUNS:
         path = runs_dir / spec.name
         if run_complete(path, spec.steps):
             continue
-        with progress(spec.steps, f"training {spec.name}") as bar:
-            train(make_task("index", spec.n), spec.family, spec.size, spec.steps, path, lr=spec.lr, seed=0,
-                  device=device, resume_run=(path / "config.json").is_file(), progress=lambda *_: bar.update(1))
+        kwargs = dict(family=spec.family, size=spec.size, steps=spec.steps, out=path, lr=spec.lr, seed=0,
+                      device=device, resume_run=(path / "config.json").is_file())
+        if client is None:
+            with progress(spec.steps, f"training {spec.name}") as bar:
+                train(make_task("index", spec.n), progress=lambda *_: bar.update(1), **kwargs)
+        else:
+            training.append((("index", spec.n, None), kwargs))
+    if training:
+        from .units import train_all
+
+        failures = train_all(client, training, device, progress, "training")
+        if failures:
+            i, error = failures[0]
+            raise RuntimeError(f"training {training[i][1]['out']} failed on the cluster: {error}")
     results_csv, capacity_csv = results_dir / "probe.csv", results_dir / "probe-capacity.csv"
     if results_csv.exists():
         results_csv.unlink()  # the models' rows are recomputed each time (a run may have trained further)
@@ -88,5 +102,5 @@ def probe_pipeline(runs_dir: Path, results_dir: Path, trials: int, seed: int, de
     write_table(capacity, capacity_csv, CAPACITY_COLUMNS)
     for n in sorted({spec.n for spec in PROBE_RUNS}):
         cells = plan_cells("index", [n], ALGORITHMS, trials, seed, budgets=list(range(0, n + 1, max(1, n // 16))))
-        run_sweep(cells, results_csv, resume=True)
+        run_sweep(cells, results_csv, resume=True, client=client)
     return results_csv, capacity_csv
