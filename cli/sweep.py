@@ -11,7 +11,7 @@ from streaming.algorithms import GENERATORS, REGISTRY, reference_lines
 from streaming.engine import check_budget
 from streaming.tasks.base import MAX_STREAM
 from streaming.experiments import fewest_bits_for
-from streaming.cluster import RETRIES, Fanout
+from streaming.cluster import RETRIES
 from streaming.results import existing_keys
 from streaming.sweep import parse_fractions, plan_cells, plan_parts, run_sweep
 from streaming.tasks import TASKS, make_task
@@ -27,7 +27,7 @@ def sweep_into(cells, out, label: str, resume=False, overwrite=False, debug=Fals
     cells); returns the number of audit violations. Cells that failed on the cluster are printed and appended
     to `failures`."""
     done = existing_keys(out) if resume and Path(out).is_file() else set()
-    units = plan_parts(cells, done, None if client is None else Fanout(2))
+    units = plan_parts(cells, done, split=client is not None)
     with progress(units, label + ("" if client is None else " (parts of cells, on the cluster)")) as bar:
         report = run_sweep(cells, out, resume=resume, overwrite=overwrite, debug=debug, progress=bar.update,
                            sealed=sealed, client=client)

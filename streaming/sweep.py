@@ -200,10 +200,11 @@ def split_cell(cell: Cell, unit_tokens: int = UNIT_TOKENS) -> list:
     return [(lo, min(step, cell.trials - lo)) for lo in range(0, cell.trials, step)]
 
 
-def plan_parts(cells: list, done=frozenset(), fanout=None, unit_tokens: int = UNIT_TOKENS) -> int:
-    """How many units of work the cells not in `done` make (the progress bar's length)."""
+def plan_parts(cells: list, done=frozenset(), split: bool = False, unit_tokens: int = UNIT_TOKENS) -> int:
+    """How many units of work the cells not in `done` make (the progress bar's length): a cell each in process,
+    its parts when `split` (on a cluster)."""
     todo = [c for c in cells if c.key() not in done]
-    if fanout is None or fanout.serial:
+    if not split:
         return len(todo)
     return sum(len(split_cell(c, unit_tokens)) for c in todo)
 

@@ -91,7 +91,7 @@ def test_a_cluster_sweep_writes_the_serial_rows_with_cells_split_into_parts(clie
     seen = []
     report = run_sweep(cells, cluster, client=client, unit_tokens=unit_tokens, progress=seen.append)
     assert report.written == len(cells) and not report.failed
-    assert len(seen) == plan_parts(cells, fanout=Fanout(2), unit_tokens=unit_tokens) > len(cells)
+    assert len(seen) == plan_parts(cells, split=True, unit_tokens=unit_tokens) > len(cells)
     assert comparable(serial) == comparable(cluster)
     assert duplicated_cells(read_rows(cluster)) == 0
 
@@ -273,3 +273,15 @@ def test_the_exact_figure_units_on_the_cluster_give_the_serial_rows(client, monk
     assert strip(cluster) == strip(ex.exact_figure_rows(0))
     assert len(ticks) == sum(m + 1 for m in range(3, 6))
     assert {r["reader"] for r in cluster} >= {"optimum", "sphere", "every-step", "prefix"}
+
+
+def test_a_sealed_sweep_on_the_cluster_plans_before_its_seeds_and_replays_in_process(client, tmp_path):
+    cells = plan_cells("index", [64], "prefix,blockcode", 300, 0, budgets=[8, 32])
+    report = run_sweep(cells, tmp_path / "sealed.csv", sealed=True, client=client, unit_tokens=66 * 100)
+    rows = read_rows(tmp_path / "sealed.csv")
+    assert report.written == len(cells) and len({(r["seed"], r["coin_seed"]) for r in rows}) == 1
+    seed, coin_seed = int(rows[0]["seed"]), int(rows[0]["coin_seed"])
+    # the seeds written are the ones used: the same cells in process with them give the same rows
+    again = plan_cells("index", [64], "prefix,blockcode", 300, seed, budgets=[8, 32], coin_seed=coin_seed)
+    run_sweep(again, tmp_path / "replay.csv")
+    assert comparable(tmp_path / "sealed.csv") == comparable(tmp_path / "replay.csv")
