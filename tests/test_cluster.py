@@ -285,3 +285,18 @@ def test_a_sealed_sweep_on_the_cluster_plans_before_its_seeds_and_replays_in_pro
     again = plan_cells("index", [64], "prefix,blockcode", 300, seed, budgets=[8, 32], coin_seed=coin_seed)
     run_sweep(again, tmp_path / "replay.csv")
     assert comparable(tmp_path / "sealed.csv") == comparable(tmp_path / "replay.csv")
+
+
+def test_bench_cluster_prints_the_speedup_and_the_overhead(capsys):
+    code, text, err = run_cli(["bench", "cluster", "--n", "64", "--algorithm", "blockcode", "--trials", "60",
+                               "--budgets", "0:64:32"], capsys)
+    assert code == 0, err
+    assert "the same rows: yes" in text and "speed-up" in text and "overhead per cell on the cluster" in text
+
+
+@pytest.mark.parametrize("args, message", [(["--workers", "0"], "--workers must be positive"),
+                                           (["--algorithm", "nope"], "unknown algorithm 'nope'"),
+                                           (["--budgets", "a"], "bad value 'a' in budgets")])
+def test_bench_cluster_bad_input_is_one_line(args, message, capsys):
+    code, _, err = run_cli(["bench", "cluster", *args], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
