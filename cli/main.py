@@ -72,7 +72,7 @@ def cli():
     load_entry_points()  # installed packages' `streambound.algorithms` entry points
 
 
-from . import bench, figures, neural, sweep, witness  # noqa: E402,F401  (each registers its commands on `cli`)
+from . import bench, figures, hf, neural, sweep, witness  # noqa: E402,F401  (each registers its commands on `cli`)
 
 
 def main(argv=None) -> None:

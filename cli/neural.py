@@ -10,6 +10,7 @@ from streaming.results import RowWriter, cell_key, existing_keys
 from streaming.sweep import make_row
 from streaming.tasks import make_task
 
+from .hf import hf_eval, hf_options, hf_probe
 from .main import UserError, cli, ensure_writable
 from .options import collect_options, task_options
 
@@ -64,8 +65,10 @@ def precisions(text: str) -> list:
 @click.option("--curriculum/--no-curriculum", default=True, show_default=True,
               help="start at size 8, double the size when training accuracy reaches 0.9 over 200 steps (or at a "
                    "deadline: the smaller sizes share the first half of the steps)")
+@click.option("--head-bias/--no-head-bias", default=True, show_default=True,
+              help="a bias in the output head (--no-head-bias: a llama run `export` can write as LlamaForCausalLM)")
 def train(task, n, distribution, family, fmt, accumulate, bf16, size, steps, batch, lr, seed, device, out, resume_run,
-          frozen_embedding, curriculum, **kwargs):
+          frozen_embedding, curriculum, head_bias, **kwargs):
     """Train a neural reader on fresh streams of a task (loss on the answer after each query); checkpoints as
     safetensors."""
     need_torch()
@@ -81,7 +84,8 @@ def train(task, n, distribution, family, fmt, accumulate, bf16, size, steps, bat
 
         result = do_train(instance, family, size, steps, out, batch=batch, lr=lr, seed=seed, device=device,
                           resume_run=resume_run, progress=progress, curriculum=curriculum,
-                          frozen_embedding=frozen_embedding, fmt=fmt, accumulate=accumulate, bf16=bf16)
+                          frozen_embedding=frozen_embedding, fmt=fmt, accumulate=accumulate, bf16=bf16,
+                          head_bias=head_bias)
     hist = result["history"]
     if hist:
         tail = hist[-min(50, len(hist)):]
@@ -145,14 +149,23 @@ def _run_task_options(fn):
     return click.option("--task", "task_name", default=None, help="check that the run was trained on this task")(fn)
 
 
+def _runs_or_hf(runs, hf_dir) -> None:
+    if not runs and hf_dir is None:
+        raise UserError("give a run directory, or a transformers directory with --hf DIR")
+    if runs and hf_dir is not None:
+        raise UserError("give run directories or --hf DIR, not both")
+
+
 @cli.command("eval")
-@click.argument("runs", nargs=-1, required=True)
+@click.argument("runs", nargs=-1)
 @_run_task_options
 @click.option("--trials", default=5000, show_default=True, type=int, help="streams")
 @click.option("--seed", default=0, show_default=True, type=int, help="the streams a sweep with this seed reads")
-@click.option("--precision", default="32", show_default=True,
-              help="bits per coordinate or a float format; a list (2,4,32) writes a row per precision")
+@click.option("--precision", default=None,
+              help="bits per coordinate or a float format; a list (2,4,32) writes a row per precision [default: 32; "
+                   "with --hf: native]")
 @click.option("--device", default="auto", show_default=True)
+@hf_options
 @click.option("--format", "fmt", default=None,
               help="check that the runs were trained in this format (vanilla, cot, retrieval)")
 @click.option("--decode", default="free,teacher", show_default=True,
@@ -163,12 +176,19 @@ def _run_task_options(fn):
 @click.option("--distribution", default=None,
               help="evaluate on another distribution of the run's task (e.g. hard for a run trained on authors)")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, no_environment, distribution, out):
+def eval_cmd(runs, task_name, n, trials, seed, precision, device, hf_dir, dtype, style, shots, answer_mode, fmt,
+             decode, no_environment, distribution, out):
     """Accuracy of trained readers on their task's streams, as result rows (budget = state bits at the cut).
 
     Readers trained with chain of thought or retrieval continue from their state at the cut (Bob's first token),
-    write their trace and answer; a missing answer scores 1/2 and is counted in the row."""
+    write their trace and answer; a missing answer scores 1/2 and is counted in the row. With --hf DIR, a causal
+    LM from a local transformers directory reads the streams rendered as text (README: Probing your own model)."""
     need_torch()
+    _runs_or_hf(runs, hf_dir)
+    if hf_dir is not None:
+        return hf_eval(hf_dir, task_name, n, distribution, trials, seed, precision, device, style, shots,
+                       answer_mode, dtype, out, _row_writer)
+    precision = precision or "32"
     from streaming.formats import FORMATS
     from streaming.neural.decode import evaluate_reader
     from streaming.neural.train import calibration_ranges, load_run, reader_name, rounds_uniformly, run_format, task_of
@@ -213,19 +233,28 @@ def eval_cmd(runs, task_name, n, trials, seed, precision, device, fmt, decode, n
 
 
 @cli.command()
-@click.argument("run")
+@click.argument("run", required=False)
 @_run_task_options
-@click.option("--precision", "precision_text", default="2,4,8,16,32", show_default=True)
+@click.option("--precision", "precision_text", default=None,
+              help="[default: 2,4,8,16,32; with --hf: 2,4,8,16 below the model's width, and native]")
 @click.option("--trials", default=2000, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--distribution", default=None,
               help="probe on another distribution of the run's task (default: the run's; it must be a hard one)")
+@hf_options
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="append result rows here")
-def probe(run, task_name, n, precision_text, trials, seed, device, distribution, out):
+def probe(run, task_name, n, precision_text, trials, seed, device, distribution, hf_dir, dtype, style, shots,
+          answer_mode, out):
     """How many bits of the input the state holds: success from the rounded state (a chain-of-thought or retrieval
-    reader decodes freely from it), and a linear capacity probe."""
+    reader decodes freely from it), and a linear capacity probe. With --hf DIR, a causal LM from a local
+    transformers directory (README: Probing your own model)."""
     need_torch()
+    _runs_or_hf([run] if run else [], hf_dir)
+    if hf_dir is not None:
+        return hf_probe(hf_dir, task_name, n, distribution, trials, seed, precision_text, device, style, shots,
+                        answer_mode, dtype, out, _row_writer)
+    precision_text = precision_text or "2,4,8,16,32"
     from streaming.neural.pipeline import probe_rows
     from streaming.neural.train import load_run, task_of
 

@@ -96,10 +96,10 @@ def exact_figure_rows(seed: int, progress=None, time_limit: float = 30.0, client
             if progress is not None:
                 progress()
         return rows
-    from .cluster import fan_out
+    from .cluster import fan_out, loaded_plugins
 
-    found = {}
-    for i, rows, error in fan_out(client, _exact_on_worker, [(m, b, seed, time_limit) for m, b in units]):
+    found, plugins = {}, loaded_plugins()
+    for i, rows, error in fan_out(client, _exact_on_worker, [(m, b, seed, time_limit, plugins) for m, b in units]):
         if progress is not None:
             progress()
         if error is not None:
@@ -125,10 +125,10 @@ def exact_unit(m: int, b: int, seed: int, time_limit: float) -> list:
     return rows
 
 
-def _exact_on_worker(m: int, b: int, seed: int, time_limit: float) -> list:
+def _exact_on_worker(m: int, b: int, seed: int, time_limit: float, plugins: tuple) -> list:
     from .cluster import worker_setup
 
-    worker_setup()
+    worker_setup(plugins)  # every registered Index algorithm is drawn: the driver's plugins too
     return exact_unit(m, b, seed, time_limit)
 
 
@@ -188,10 +188,11 @@ def scaling_cells(max_n: int = SCALING_SIZES[-1]):
             yield task_name, n, reader
 
 
-def _scaling_unit(task_name: str, n: int, reader: str, trials: int, seed: int, coin_seed: int) -> dict:
+def _scaling_unit(task_name: str, n: int, reader: str, trials: int, seed: int, coin_seed: int,
+                  plugins: tuple) -> dict:
     from .cluster import worker_setup
 
-    worker_setup()
+    worker_setup(plugins)
     return scaling_row(task_name, n, reader, trials, seed, coin_seed=coin_seed)
 
 
@@ -207,11 +208,11 @@ def scaling_rows(cells, trials: int, seed: int, coin_seed: int, client=None, pro
                 progress(1)
             yield row
         return
-    from .cluster import fan_out
+    from .cluster import fan_out, loaded_plugins
 
     # the longest cells first (the largest n), so that the short ones fill in around them
     order = sorted(range(len(cells)), key=lambda i: -cells[i][1])
-    jobs = [(*cells[i], trials, seed, coin_seed) for i in order]
+    jobs = [(*cells[i], trials, seed, coin_seed, loaded_plugins()) for i in order]
     for j, row, error in fan_out(client, _scaling_unit, jobs):
         if progress is not None:
             progress(1)

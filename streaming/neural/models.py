@@ -60,6 +60,7 @@ class ModelConfig:
     expand: int = 2  # Mamba, Mamba-2
     heads: int = 4  # LLaMA and the hybrids' block
     ffn: int = 256  # LLaMA feed-forward width
+    head_bias: bool = True  # the output head's bias (False: a llama run that `export` can write as LlamaForCausalLM)
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -73,14 +74,15 @@ class ModelConfig:
         return asdict(self)
 
 
-def config_for(family: str, size: str, vocab: int, max_len: int, frozen_embedding: bool = True) -> ModelConfig:
+def config_for(family: str, size: str, vocab: int, max_len: int, frozen_embedding: bool = True,
+               head_bias: bool = True) -> ModelConfig:
     if family not in SIZES:
         raise ValueError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
     try:
         d_model, layers = SIZES[family][size]
     except KeyError:
         raise ValueError(f"unknown size {size!r}; known: {', '.join(SIZE_NAMES)}") from None
-    return ModelConfig(family, vocab, d_model, layers, max_len, frozen_embedding)
+    return ModelConfig(family, vocab, d_model, layers, max_len, frozen_embedding, head_bias=head_bias)
 
 
 def build_model(config: ModelConfig) -> nn.Module:
@@ -104,7 +106,7 @@ class _Reader(nn.Module):
             self.register_buffer("embedding", code)
         else:
             self.embedding = nn.Parameter(code.clone())
-        self.head = nn.Linear(config.d_model, config.d_model)
+        self.head = nn.Linear(config.d_model, config.d_model, bias=config.head_bias)
 
     def _check_length(self, start: int, length: int) -> None:
         if start + length > self.config.max_len:

@@ -62,6 +62,8 @@ def _set(slot, tensor) -> None:
 
 def state_tensors(state) -> list:
     """The state's tensors, each with the stream as its first axis."""
+    if hasattr(state, "state_view"):  # a state that lists its own tensors (a loaded model's cache: neural.hf)
+        return state.state_view()
     if hasattr(state, "recurrent") and hasattr(state, "kv"):
         return state_tensors(state.recurrent) + state_tensors(state.kv)
     if _is_cache(state):
@@ -73,6 +75,8 @@ def state_tensors(state) -> list:
 def with_tensors(state, tensors: list):
     """A new state of the same structure as `state` holding `tensors` (in `state_tensors` order and layout)."""
     tensors = list(tensors)
+    if hasattr(state, "state_view"):
+        return state.with_view(tensors)
     if hasattr(state, "recurrent") and hasattr(state, "kv"):
         split = len(state_tensors(state.recurrent))
         return type(state)(with_tensors(state.recurrent, tensors[:split]), with_tensors(state.kv, tensors[split:]))

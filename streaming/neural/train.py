@@ -147,7 +147,8 @@ def _stage(task, n: int):
 
 def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: float = 3e-3, seed: int = 0,
           device: str = "auto", resume_run: bool = False, progress=None, curriculum: bool = True,
-          frozen_embedding: bool = True, fmt: str = "vanilla", accumulate: int = 1, bf16: bool = False) -> dict:
+          frozen_embedding: bool = True, fmt: str = "vanilla", accumulate: int = 1, bf16: bool = False,
+          head_bias: bool = True) -> dict:
     """AdamW with warm-up and a cosine schedule on fresh streams (loss on the answer token); saves the run.
 
     With `curriculum`, training starts on the task at size 8 and doubles the size each time the training
@@ -158,7 +159,8 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
     `fmt` (``streaming.formats``): in ``cot`` and ``retrieval`` the loss reads the trace and the answer (never the
     stream, never what the environment wrote), and the accuracy is the exact match of the whole trace; each batch
     is cut into `accumulate` micro-batches of similar lengths (each padded to its own longest), whose gradients
-    add up; `bf16` runs the forward pass under bfloat16 autocast (CUDA only)."""
+    add up; `bf16` runs the forward pass under bfloat16 autocast (CUDA only); `head_bias` False leaves the output
+    head without a bias (what `export` needs of a llama run)."""
     if not 1 <= steps <= 1 << 30 or not 1 <= batch <= 1 << 16 or not 0 < lr <= 10:
         raise ValueError("steps (1..2^30), batch (1..65536) and lr (0..10] are out of range")
     check_format(task, fmt)
@@ -182,7 +184,7 @@ def train(task, family: str, size: str, steps: int, out, batch: int = 64, lr: fl
         torch.set_flush_denormal(True)  # subnormal floats slowed Mamba-2 steps 10-fold on the CPU
     with quiet_numba():
         return _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
-                      frozen_embedding, (fmt, accumulate, bf16))
+                      frozen_embedding, (fmt, accumulate, bf16), head_bias)
 
 
 def _answers_at(logits, positions, task, answers, dev):
@@ -245,7 +247,7 @@ def rounds_uniformly(precision) -> bool:
 
 
 def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, progress, curriculum,
-           frozen_embedding, fmt_options) -> dict:
+           frozen_embedding, fmt_options, head_bias: bool = True) -> dict:
     fmt, accumulate, bf16 = fmt_options
     done = 0
     if resume_run:
@@ -257,7 +259,8 @@ def _train(task, family, size, steps, out, batch, lr, seed, dev, resume_run, pro
         model.train()
         done = int(meta["steps_done"])
     else:
-        config = config_for(family, size, NUM0 + task.vocab, sequence_length(task, fmt), frozen_embedding)
+        config = config_for(family, size, NUM0 + task.vocab, sequence_length(task, fmt), frozen_embedding,
+                            head_bias)
         model = build_model(config).to(dev)
         meta = {"format": FORMAT, "model": config.to_dict(), "task": task.spec(), "reader_format": fmt,
                 "steps_done": 0,
