@@ -222,6 +222,20 @@ def _kernels():
         return c
 
     @njit(cache=True)
+    def group(child, c, parts, p, s, t, grp):
+        """Merge the c children into the classes of grouping p (into grp); returns the score phi of the result."""
+        grp[:, :] = 0
+        for i in range(c):
+            g = parts[p, i]
+            for k in range(t + 2):
+                grp[g, k] += child[i, k]
+        phi = np.int64(0)
+        for g in range(s):
+            for k in range(1, t + 2):
+                phi += abs(grp[g, k])
+        return phi
+
+    @njit(cache=True)
     def expand(keys, t, s, width, perms, parts_by_c, coef, add, floor, out_keys, out_parent, out_part):
         """Every successor of every state in `keys` (step t -> t+1) whose bound coef * phi + add reaches `floor`,
         canonical; returns how many were written."""
@@ -235,15 +249,7 @@ def _kernels():
             c = children(rows, t, child)
             parts = parts_by_c[c]
             for p in range(parts.shape[0]):
-                grp[:, :] = 0
-                for i in range(c):
-                    g = parts[p, i]
-                    for k in range(t + 2):
-                        grp[g, k] += child[i, k]
-                phi = np.int64(0)
-                for g in range(s):
-                    for k in range(1, t + 2):
-                        phi += abs(grp[g, k])
+                phi = group(child, c, parts, p, s, t, grp)
                 if coef * phi + add < floor:
                     continue
                 canon(grp, t + 1, perms, width, key)
@@ -266,15 +272,7 @@ def _kernels():
             c = children(rows, t, child)
             parts = parts_by_c[c]
             for p in range(parts.shape[0]):
-                grp[:, :] = 0
-                for i in range(c):
-                    g = parts[p, i]
-                    for k in range(t + 2):
-                        grp[g, k] += child[i, k]
-                phi = np.int64(0)
-                for g in range(s):
-                    for k in range(1, t + 2):
-                        phi += abs(grp[g, k])
+                phi = group(child, c, parts, p, s, t, grp)
                 if phi > best:
                     best, bq, bp = phi, q, p
         return best, bq, bp
@@ -493,11 +491,11 @@ def every_step_optimum(m: int, bits: int, time_limit=None) -> EveryStep:
 
 def describe(machine: Machine) -> list:
     """The machine in words: each step's table on the states in use, and what each final state means."""
-    m, s = machine.m, 1 << machine.bits
+    m = machine.m
     lines = []
     reach = {0}
     for t, table in enumerate(machine.tables):
-        moves = "; ".join(f"state {st}: x={0} -> {table[st][0]}, x={1} -> {table[st][1]}" for st in sorted(reach))
+        moves = "; ".join(f"state {st}: x=0 -> {table[st][0]}, x=1 -> {table[st][1]}" for st in sorted(reach))
         lines.append(f"step {t + 1} (reads x_{t + 1}): {moves}")
         reach = {table[st][x] for st in reach for x in (0, 1)}
     words, finals = _finals(m, machine.tables)
