@@ -218,9 +218,9 @@ def figure2(trials, seed, sealed, results_dir, figures_dir, grid_name, runs_dir,
     results = Path(results_dir)
     csv_path, out = results / "figure2.csv", Path(figures_dir) / "figure2.png"
     models_csv, models_out = results / "istree-models.csv", Path(figures_dir) / "istree-models.png"
-    ensure_writable(csv_path, out, models_csv, models_out)
     trials = trials or (PAPER_TRIALS if grid_name == "paper" else 400)
-    with _neural_client(workers, scheduler, runs_per_gpu, device) as client:
+    with _neural_client(workers, scheduler, runs_per_gpu, device) as client:  # bad settings: before any file
+        ensure_writable(csv_path, out, models_csv, models_out)
         lost = run_grid(grid, Path(runs_dir), csv_path, trials, seed, device, progress, accumulate, bf16, client)
     for name, error in lost:
         click.echo(f"error: run {name} failed on the cluster: {error}", err=True)
