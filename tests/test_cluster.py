@@ -300,3 +300,19 @@ def test_bench_cluster_prints_the_speedup_and_the_overhead(capsys):
 def test_bench_cluster_bad_input_is_one_line(args, message, capsys):
     code, _, err = run_cli(["bench", "cluster", *args], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [(["--runs-per-gpu", "0"], "--runs-per-gpu must be an integer in 1..64"),
+                                           (["--workers", "2", "--device", "cuda"], None)])
+def test_figure2_fanout_settings_are_checked_before_any_file(args, message, tmp_path, capsys):
+    pytest.importorskip("torch")
+    import torch
+
+    if message is None:
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        message = "no CUDA device is present"
+    code, _, err = run_cli(["figures", "figure2", "--results", str(tmp_path / "r"), "--figures",
+                            str(tmp_path / "f"), "--runs", str(tmp_path / "runs"), *args], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
