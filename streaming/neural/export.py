@@ -89,7 +89,8 @@ def exported_matches(run, out, tokens: torch.Tensor) -> float:
     from transformers import AutoModelForCausalLM
 
     model, _ = load_run(run, "cpu")
-    hf = AutoModelForCausalLM.from_pretrained(out, local_files_only=True, use_safetensors=True).eval()
+    hf = AutoModelForCausalLM.from_pretrained(out, local_files_only=True, trust_remote_code=False,
+                                              use_safetensors=True).eval()
     with torch.no_grad():
         a, _ = model(tokens)
         b = hf(input_ids=tokens).logits
