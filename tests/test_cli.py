@@ -96,8 +96,8 @@ def test_interrupted_sweep_keeps_finished_rows(tmp_path, capsys, monkeypatch):
 
     real = sweep_module.run_cells
 
-    def interrupted(cells, done=frozenset(), debug=False, sealed=False):
-        for i, row in enumerate(real(cells, done, debug, sealed)):
+    def interrupted(cells, done=frozenset(), debug=False, sealed=False, **kwargs):
+        for i, row in enumerate(real(cells, done, debug, sealed, **kwargs)):
             if i == 2:
                 raise KeyboardInterrupt
             yield row

@@ -75,8 +75,8 @@ def test_overwrite_keeps_the_old_rows_until_the_new_ones_exist(tmp_path, capsys,
     real = sweep_module.run_cells
 
     def interrupted_after(k):
-        def run(cells, done=frozenset(), debug=False, sealed=False):
-            for i, row in enumerate(real(cells, done, debug, sealed)):
+        def run(cells, done=frozenset(), debug=False, sealed=False, **kwargs):
+            for i, row in enumerate(real(cells, done, debug, sealed, **kwargs)):
                 if i == k:
                     raise KeyboardInterrupt
                 yield row
