@@ -506,7 +506,7 @@ def describe(machine: Machine) -> list:
                          for k in range(m))
         known = sum(1 for k in range(m) if ones[k] in (0, len(mine)))
         lines.append(f"final state {st}: {len(mine)} of {1 << m} inputs; Bob answers {held} "
-                     f"({known} bits certain; ? = a tie, a guess)")
+                     f"({known} {'bit' if known == 1 else 'bits'} certain; ? = a tie, a guess)")
     return lines
 
 

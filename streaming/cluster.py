@@ -36,7 +36,7 @@ SCHEDULER_ENV = "STREAMBOUND_SCHEDULER"
 #: one thread each for OpenMP (torch's CPU kernels) and BLAS inside a local worker (numba's is set per unit: the
 #: driver must never see NUMBA_NUM_THREADS change under it, as it would while Dask spawns a worker)
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$")
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):([0-9]{1,5})$")
 
 
 class SchedulerError(ValueError):
@@ -59,8 +59,11 @@ class Fanout:
                 not 1 <= self.runs_per_gpu <= MAX_RUNS_PER_GPU:
             raise SchedulerError(f"--runs-per-gpu must be an integer in 1..{MAX_RUNS_PER_GPU}, "
                                  f"got {self.runs_per_gpu!r}")
-        if self.scheduler is not None and not _ADDRESS.match(self.scheduler):
-            raise SchedulerError(f"bad scheduler address {self.scheduler!r}: write tcp://HOST:PORT")
+        if self.scheduler is not None:
+            found = _ADDRESS.match(self.scheduler)
+            if not found or not 1 <= int(found.group(3)) <= 65535:
+                raise SchedulerError(f"bad scheduler address {self.scheduler!r}: write tcp://HOST:PORT "
+                                     f"(a port in 1..65535)")
 
     @property
     def serial(self) -> bool:
@@ -105,7 +108,7 @@ def connect(fanout: Fanout, gpus: int = 0):
                 except Exception as exc:  # noqa: BLE001  (refused, timed out, or something not a scheduler)
                     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     if not isinstance(exc, (OSError, TimeoutError)):
-                        reason = f"no Dask scheduler answered there ({reason[:120]})"
+                        reason = "no Dask scheduler answered there"
                     raise SchedulerError(f"cannot reach the scheduler at {fanout.scheduler}: {reason[:200]}") \
                         from None
             else:

@@ -181,6 +181,8 @@ def test_a_bad_scheduler_is_one_line_exit_2_and_nothing_written(tmp_path, capsys
     (["--workers", "0"], "--workers must be an integer in 1..256"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give --workers (a local cluster) or --scheduler"),
     (["--scheduler", "localhost"], "bad scheduler address 'localhost': write tcp://HOST:PORT"),
+    (["--scheduler", "tcp://127.0.0.1"], "bad scheduler address 'tcp://127.0.0.1'"),
+    (["--scheduler", "tcp://127.0.0.1:99999"], "(a port in 1..65535)"),
 ])
 def test_bad_fanout_settings_are_one_line(args, message, tmp_path, capsys):
     code, _, err = run_cli(["sweep", "--task", "index", "--n", "64", "--budgets", "0", "--trials", "10", "--out",
