@@ -198,31 +198,26 @@ def test_fanout_values():
     assert fanout_from(1, None).scheduler is None
 
 
-def test_a_given_scheduler_runs_the_sweep_there(client, tmp_path):
-    """--scheduler: the CLI in another process sends its cells to this test's cluster."""
+def test_a_given_scheduler_runs_the_sweep_there_and_a_serial_run_never_imports_dask(client, tmp_path):
+    """--scheduler: the CLI in another process sends its cells to this test's cluster; the same sweep in process
+    (K = 1, no scheduler) gives the same rows and never imports Dask."""
     cells_args = ["sweep", "--task", "index", "--n", "64", "--algorithms", "prefix,blockcode", "--budgets",
                   "0,16,32", "--trials", "300", "--seed", "4"]
     env = dict(os.environ, STREAMBOUND_SCHEDULER=client.scheduler.address)
-    done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *cells_args, "--out", str(tmp_path / "c.csv")],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *cells_args, "--out",
+                           str(tmp_path / "c.csv")], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *cells_args, "--out", str(tmp_path / "s.csv")],
-                   capture_output=True, text=True, timeout=300, check=True)
-    assert comparable(tmp_path / "s.csv") == comparable(tmp_path / "c.csv")
-
-
-def test_in_process_runs_never_import_dask(tmp_path):
-    code = textwrap.dedent(f"""
+    serial = textwrap.dedent(f"""
         import sys
         from cli.main import main
         try:
-            main(["sweep", "--task", "index", "--n", "64", "--budgets", "0,8", "--trials", "20", "--out",
-                  {str(tmp_path / 'x.csv')!r}])
+            main({cells_args + ["--out", str(tmp_path / "s.csv")]!r})
         except SystemExit as exc:
             assert exc.code == 0, exc.code
         assert not [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")]
     """)
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", serial], check=True, timeout=300)
+    assert comparable(tmp_path / "s.csv") == comparable(tmp_path / "c.csv")
 
 
 def test_scaling_cells_on_the_cluster_give_the_serial_rows(client):
@@ -268,12 +263,12 @@ class _Bar:
 def test_the_exact_figure_units_on_the_cluster_give_the_serial_rows(client, monkeypatch):
     import streaming.experiments as ex
 
-    monkeypatch.setattr(ex, "EXACT_SIZES", range(3, 5))  # the driver's grid; each unit names its own (m, b)
+    monkeypatch.setattr(ex, "EXACT_SIZES", range(3, 4))  # the driver's grid; each unit names its own (m, b)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     ticks = []
     cluster = ex.exact_figure_rows(0, progress=lambda: ticks.append(1), client=client)
     assert strip(cluster) == strip(ex.exact_figure_rows(0))
-    assert len(ticks) == sum(m + 1 for m in range(3, 5))
+    assert len(ticks) == 4
     assert {r["reader"] for r in cluster} >= {"optimum", "sphere", "every-step", "prefix"}
 
 
