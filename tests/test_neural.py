@@ -288,13 +288,14 @@ def test_bad_checkpoints_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_tiny_lstm_learns_index_at_n_16(tmp_path):
-    """About two minutes on 2 cores: 40,000 AdamW steps (warm-up + cosine, curriculum from n = 8) on fresh
-    streams; the tiny LSTM (d = 32, one layer) reached 0.969 here, 0.9375 without the curriculum."""
+def test_a_tiny_lstm_learns_index_at_n_12(tmp_path):
+    """About a minute on 2 cores: 16,000 AdamW steps (warm-up + cosine, curriculum from n = 8) on fresh streams;
+    the tiny LSTM (d = 32, one layer) reached 1.000 here (2026-11-29, 76 s). At n = 16 it needs about 40,000 steps
+    (0.969; 0.939 after 20,000), three and a half minutes, which the CI budget no longer holds."""
     from streaming.neural.train import evaluate, load_run, train
 
-    task = make_task("index", 16)
-    train(task, "lstm", "tiny", 40000, tmp_path / "run", lr=3e-3, seed=0, device="cpu")
+    task = make_task("index", 12)
+    train(task, "lstm", "tiny", 16000, tmp_path / "run", lr=3e-3, seed=0, device="cpu")
     model, _ = load_run(tmp_path / "run")
     successes, bits = evaluate(model, task, 2000, seed=0)
     assert successes / 2000 >= 0.95 and bits == 32 * 2 * 1 * 32  # h and c of one layer, 32 numbers each
