@@ -8,7 +8,6 @@ from streaming.sweep import make_row
 
 from .main import UserError, cli, ensure_writable
 
-HF_PRECISIONS = ("float16", "bfloat16", "float8")
 
 
 def hf_options(fn):
@@ -29,18 +28,9 @@ def hf_options(fn):
 
 def hf_precisions(text: str, width: int) -> list:
     """Bits per number 1..the model's own width, a float format, or native (the state as the model keeps it)."""
-    out = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        if part.isdigit() and 1 <= int(part) <= width:
-            out.append("native" if int(part) == width else int(part))
-        elif part in HF_PRECISIONS or part == "native":
-            out.append(part)
-        else:
-            raise UserError(f"bad precision {part!r}: bits per number from 1 to {width} (the model's own width), "
-                            f"float16, bfloat16, float8 or native")
-    if not out:
-        raise UserError("no precision given")
-    return list(dict.fromkeys(out))
+    from .neural import precisions
+
+    return precisions(text, width, native=True)
 
 
 def _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed):

@@ -24,19 +24,28 @@ def need_torch():
                         "&& pip install -e '.[models]'") from None
 
 
-def precisions(text: str) -> list:
+def precisions(text: str, width: int = 32, native: bool = False) -> list:
+    """Bits per coordinate 1..width (width: the state's own float, 32 for a run), or a float format; with `native`,
+    also `native` (the state as the model keeps it; `width` bits is written so too)."""
     out = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        if part.isdigit() and 1 <= int(part) <= 32:
-            out.append(int(part))
-        elif part in ("float16", "bfloat16", "float8"):
+        if part.isdigit() and 1 <= int(part) <= width:
+            out.append("native" if native and int(part) == width else int(part))
+        elif part in FLOAT_FORMATS or (native and part == "native"):
             out.append(part)
+        elif native:
+            raise UserError(f"bad precision {part!r}: bits per number from 1 to {width} (the model's own width), "
+                            f"float16, bfloat16, float8 or native")
         else:
-            raise UserError(f"bad precision {part!r}: bits per coordinate from 1 to 32 (32: the float32 state "
-                            f"itself) or float16, bfloat16, float8")
+            raise UserError(f"bad precision {part!r}: bits per coordinate from 1 to {width} ({width}: the float32 "
+                            f"state itself) or float16, bfloat16, float8")
     if not out:
         raise UserError("no precision given")
     return list(dict.fromkeys(out))
+
+
+#: the float formats a state may be rounded to
+FLOAT_FORMATS = ("float16", "bfloat16", "float8")
 
 
 @cli.command()
