@@ -92,6 +92,7 @@ def hf_eval(hf_dir, task_name, n, distribution, trials, seed, precision, device,
         raise UserError(f"--trials must lie in 1..{1 << 24}")
     ensure_writable(out)
     reader, task = _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed)
+    reader.vet(trials)  # every stream's words, before any output
     chosen = hf_precisions(precision or "native", native_width(reader.loaded))
     state, _ = reader.states(seed, 2)
     click.echo(_describe(reader, state))
@@ -119,6 +120,7 @@ def hf_probe(hf_dir, task_name, n, distribution, trials, seed, precision, device
         raise UserError(f"--trials must lie in 10..{1 << 20}")
     ensure_writable(out)
     reader, task = _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed)
+    reader.vet(trials)  # every stream's words, before any output
     if not task.hard:
         raise UserError(f"the capacity probe reads the Index bits of a hard distribution ({task.name}: "
                         f"--distribution {type(task).distributions[0]})")

@@ -289,3 +289,15 @@ def test_an_exported_llama_run_reads_back_with_the_same_success_and_capacity(tmp
                           ([str(tmp_path / "none"), str(tmp_path / "e3")], "not a streambound run")):
         code, _, err = run_cli(["export"] + args, capsys)
         assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_a_word_only_some_streams_use_is_refused_before_any_output(tmp_path, capsys):
+    """The vocabulary lacks the largest position: only the streams that ask for bit N need it, and the exactness
+    check reads four streams; every stream a command reads is tokenized first, so nothing is printed or written."""
+    rare = model_dir(tmp_path / "rare", "llama", drop=(str(N),))
+    for command in ("eval", "probe"):
+        out = tmp_path / f"{command}.csv"
+        code, stdout, err = run_cli([command, "--hf", str(rare), "--n", str(N), "--trials", "200", "--out",
+                                     str(out)], capsys)
+        assert code == 2 and err.count("\n") == 1 and "cannot render the task's words" in err, err
+        assert stdout == "" and not out.exists()

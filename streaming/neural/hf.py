@@ -476,6 +476,14 @@ class HFReader:
         enc = self.encoder.encode(self.task.batch(seed, 0, trials))
         return capture(self.model, enc.contexts, self.loaded.architecture, self.dead_conv), enc
 
+    def vet(self, trials: int, chunk: int = 1024) -> None:
+        """Render and tokenize every stream a command will read (the streams it scores, the held-out calibration
+        and probe-fitting streams) before anything is reported: a word that only some streams use is refused in
+        one line up front, never half-way through (tokenizing only: the model does not run)."""
+        for seed, count in ((self.seed, trials), (self.seed + 7919, 512), (self.seed + 104729, trials)):
+            for start in range(0, count, chunk):
+                self.encoder.encode(self.task.batch(seed, start, min(chunk, count - start)))
+
     def ranges(self, trials: int = 512):
         """Calibrated ranges for the uniform quantiser (held-out streams: the seed `train.calibration_ranges`
         uses, so an exported run calibrates on the same streams)."""
