@@ -84,15 +84,27 @@ def _describe(reader, state) -> str:
             f"cut: {', '.join(parts)} per stream = {state.coordinates()} numbers, {state.native_bits()} bits{dead}")
 
 
+def _opened(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed, trials, low, high,
+            out, hard=False):
+    """What eval and probe share before any output: the trials' range, the output path, the loaded and checked
+    model, (for the probe) a hard distribution, and every stream's words tokenized: (HFReader, task)."""
+    if not low <= trials <= high:
+        raise UserError(f"--trials must lie in {low}..{high}")
+    ensure_writable(out)
+    reader, task = _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed)
+    if hard and not task.hard:
+        raise UserError(f"the capacity probe reads the Index bits of a hard distribution ({task.name}: "
+                        f"--distribution {type(task).distributions[0]})")
+    reader.vet(trials)
+    return reader, task
+
+
 def hf_eval(hf_dir, task_name, n, distribution, trials, seed, precision, device, style, shots, answer_mode, dtype,
             out, writer_for):
     from streaming.neural.hf import native_width, reader_label
 
-    if not 1 <= trials <= 1 << 24:
-        raise UserError(f"--trials must lie in 1..{1 << 24}")
-    ensure_writable(out)
-    reader, task = _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed)
-    reader.vet(trials)  # every stream's words, before any output
+    reader, task = _opened(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed,
+                           trials, 1, 1 << 24, out)
     chosen = hf_precisions(precision or "native", native_width(reader.loaded))
     state, _ = reader.states(seed, 2)
     click.echo(_describe(reader, state))
@@ -116,14 +128,8 @@ def hf_probe(hf_dir, task_name, n, distribution, trials, seed, precision, device
              out, writer_for):
     from streaming.neural.hf import native_width, reader_label
 
-    if not 10 <= trials <= 1 << 20:
-        raise UserError(f"--trials must lie in 10..{1 << 20}")
-    ensure_writable(out)
-    reader, task = _reader(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed)
-    reader.vet(trials)  # every stream's words, before any output
-    if not task.hard:
-        raise UserError(f"the capacity probe reads the Index bits of a hard distribution ({task.name}: "
-                        f"--distribution {type(task).distributions[0]})")
+    reader, task = _opened(hf_dir, task_name, n, distribution, style, shots, answer_mode, dtype, device, seed,
+                           trials, 10, 1 << 20, out, hard=True)
     width = native_width(reader.loaded)
     chosen = hf_precisions(precision or ",".join(str(p) for p in (2, 4, 8, 16) if p < width) + ",native", width)
     state, _ = reader.states(seed, 2)

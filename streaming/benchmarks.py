@@ -292,9 +292,9 @@ def format_benchmark(n: int, steps: int, batch: int, device: str, families, echo
 
 def _warm(cells) -> None:
     """Compile every cell's algorithm in this process (one stream each)."""
-    for cell in {(c.task, c.algorithm): c for c in cells}.values():
-        get_algorithm(cell.task.name, cell.algorithm)
-        run_sweep([replace(cell, trials=1)], Path(tempfile.mkdtemp()) / "warm.csv")
+    work = Path(tempfile.mkdtemp())
+    for i, cell in enumerate({(c.task, c.algorithm): c for c in cells}.values()):
+        run_sweep([replace(cell, trials=1)], work / f"warm{i}.csv")
 
 
 def _comparable(path) -> list:
@@ -313,17 +313,17 @@ def cluster_benchmark(workers: int, n: int, algorithm: str, trials: int, budgets
     out, work = {}, Path(tempfile.mkdtemp())
     _warm(cells + tiny)
 
-    def timed(label, path, **kw):
+    def timed(grid, path, **kw):
         t0 = time.perf_counter()
-        run_sweep(cells if label != "tiny" else tiny, path, **kw)
+        run_sweep(grid, path, **kw)
         return time.perf_counter() - t0
 
     threads = numba.get_num_threads()
-    out["serial_s"] = timed("sweep", work / "serial.csv")
+    out["serial_s"] = timed(cells, work / "serial.csv")
     numba.set_num_threads(1)
     try:
-        out["one_thread_s"] = timed("sweep", work / "one.csv")
-        out["tiny_serial_s"] = timed("tiny", work / "tiny-serial.csv")
+        out["one_thread_s"] = timed(cells, work / "one.csv")
+        out["tiny_serial_s"] = timed(tiny, work / "tiny-serial.csv")
     finally:
         numba.set_num_threads(threads)
     t0 = time.perf_counter()
@@ -332,8 +332,8 @@ def cluster_benchmark(workers: int, n: int, algorithm: str, trials: int, budgets
         t0 = time.perf_counter()
         client.run(_warm_worker, cells[:1] + tiny[:1])  # every worker compiles before the timing
         out["warm_s"] = time.perf_counter() - t0
-        out["cluster_s"] = timed("sweep", work / "cluster.csv", client=client)
-        out["tiny_cluster_s"] = timed("tiny", work / "tiny-cluster.csv", client=client)
+        out["cluster_s"] = timed(cells, work / "cluster.csv", client=client)
+        out["tiny_cluster_s"] = timed(tiny, work / "tiny-cluster.csv", client=client)
     out["same_rows"] = _comparable(work / "serial.csv") == _comparable(work / "cluster.csv")
     out["speedup"] = out["serial_s"] / out["cluster_s"]
     out["speedup_one_thread"] = out["one_thread_s"] / out["cluster_s"]

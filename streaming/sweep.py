@@ -240,13 +240,14 @@ def run_cells(cells: list, done: set = frozenset(), debug: bool = False, sealed:
         return
     from .cluster import fan_out, loaded_plugins
 
-    jobs, owner = [], []
+    jobs, owner, waiting = [], [], []
     plugins = loaded_plugins()
     for i, (cell, params) in enumerate(todo):
-        for start, count in split_cell(cell, unit_tokens):
+        pieces = split_cell(cell, unit_tokens)
+        waiting.append(len(pieces))
+        for start, count in pieces:
             jobs.append((cell, params, start, count, debug, plugins))
             owner.append(i)
-    waiting = [len(split_cell(cell, unit_tokens)) for cell, _ in todo]
     parts = [[] for _ in todo]
     failed = set()
     for j, part, error in fan_out(client, _part_on_worker, jobs):
