@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 
 #: the largest m the search runs at for each b (b >= m - 1 is closed at every m); measured in the README
-MAX_M = {1: 16, 2: 5}
+MAX_M = {1: 16, 2: 6}
 
 #: the optimal score sum_F sum_k |d_{F,k}| (success = 1/2 + score / (2 m 2^m)), as computed by the search; the
 #: test suite recomputes every entry. Used by the audit without running a search.
@@ -110,6 +110,13 @@ def every_step_success(m: int, bits: int):
 
 _SCORES: dict = {}
 
+#: the assignment bound enumerates sign vectors on the past coordinates (2^t of them before dominance), so the search
+#: applies it up to this step; past it (b = 1 at large m) the cheap bound alone keeps the layers small
+ASSIGN_MAX_T = 7
+#: ... and with at most this many steps left (its table of label counts grows with 2^j; the pruning it buys is near
+#: the end, where the layers are widest)
+ASSIGN_MAX_J = 4
+
 
 # --- the bound --------------------------------------------------------------------------------------------------
 def completion_bound(phi: int, t: int, m: int, bits: int) -> int:
@@ -126,6 +133,76 @@ def completion_bound(phi: int, t: int, m: int, bits: int) -> int:
     Summing over the 2^t prefixes gives the second term."""
     j = m - t
     return (phi << j) + (optimum_score(j, bits) << t if j > 0 else 0)
+
+
+@lru_cache(maxsize=None)
+def _future_table(j: int, bits: int, per_block: bool = False):
+    """(P, V) for ``assignment_bound``: every sorted list p_1 >= ... >= p_S >= 0 of label counts summing to 2^j, and
+    V(p) >= sum_F ||e(W_F)||_1 for every partition of {-1,1}^j into labelled blocks W_F of sizes p (e(W) = the sum of
+    its words), capped by ES(j). For j <= 3 V is that maximum itself (every labelled partition is tried); past it (or
+    with per_block) the sum over blocks of g(p_F), g(a) = 2 (the a largest Hamming weights) - a j the best single
+    block of a words (flip coordinates so that every bias is positive: the block's total is sum over its words of
+    2 wt(w) - j)."""
+    s = 1 << bits
+    words = 1 << j
+    cap = optimum_score(j, bits)
+    sign = np.array([[1 if (w >> k) & 1 else -1 for k in range(j)] for w in range(words)], dtype=np.int64)
+    best = {}
+    if j <= 3 and not per_block:
+        for lab in _groupings(words, s):
+            sizes, total = [], 0
+            for g in range(s):
+                mine = sign[lab == g]
+                sizes.append(len(mine))
+                total += int(np.abs(mine.sum(axis=0)).sum()) if len(mine) else 0
+            key = tuple(sorted(sizes, reverse=True))
+            best[key] = max(best.get(key, 0), total)
+    else:
+        weights = np.sort([bin(w).count("1") for w in range(words)])[::-1]
+        top = np.concatenate([[0], np.cumsum(weights)])
+        g = [2 * int(top[a]) - a * j for a in range(words + 1)]
+
+        def rec(left, most, parts):
+            if len(parts) == s:
+                if left == 0:
+                    best[tuple(parts)] = sum(g[a] for a in parts)
+                return
+            for a in range(min(left, most), -1, -1):
+                rec(left - a, a, parts + [a])
+
+        rec(words, words, [])
+    keys = sorted(best)
+    return (np.array(keys, dtype=np.int64).reshape(len(keys), s),
+            np.array([min(best[k], cap) for k in keys], dtype=np.int64))
+
+
+def assignment_bound(rows, t: int, m: int, bits: int) -> int:
+    """An upper bound on the final score of every completion of a state at step t (rows: S x (t+1), column 0 the class
+    sizes n_i, then the biases d_i), at most ``completion_bound`` and far tighter near the end: it charges keeping the
+    past against learning the future, which share the same 2^b final states.
+        B = max over sign vectors pi_1..pi_S in {-1,1}^t (one per final state F) of sum over classes i of
+            h_i(c_i1, ..., c_iS),   c_iF = <pi_F, d_i>,
+        h_i(c) = max over sorted label counts p (``_future_table``) of sum_r p_r c_(r) + n_i V(p)   (c sorted down).
+    Proof. Fix a completion; class C_i at step t sends its 2^j continuations (j = m - t) to the final states, W_{F,i}
+    the continuations that end in F, a_{F,i} = |W_{F,i}|. A final class is F = union of C_i x W_{F,i}, so its bias is
+    (sum_i a_{F,i} d_i on the past coordinates, sum_i n_i e(W_{F,i}) on the future ones), and the final score is at most
+        sum_F ||sum_i a_{F,i} d_i||_1 + sum_i n_i sum_F ||e(W_{F,i})||_1        (triangle inequality on the future).
+    The first term is sum_F <pi_F, sum_i a_{F,i} d_i> for pi_F the signs of F's past bias, = sum_i sum_F a_{F,i} c_iF,
+    and sum_F a_{F,i} c_iF <= sum_r p_r c_(r) with p the counts a_{.,i} sorted (rearrangement). The second: the
+    blocks W_{F,i} over F partition {-1,1}^j with sizes p, so sum_F ||e(W_{F,i})||_1 <= V(p) (V's maximum over such
+    partitions, or a per-block bound of it), and they are the final classes of the machine run from state i for the
+    last j steps (an every-step machine on j bits), so it is also at most ES(j). Hence the score is at most
+    sum_i h_i(c_i) at this completion's pi, so at most B. A sign vector whose values c_i are all at most another's is
+    dropped (each h_i grows with every c_iF), and the search over multisets of S sign vectors is a branch and bound:
+    labels not yet chosen are given, for each class, the largest value a remaining candidate offers.
+    Against completion_bound: each c_iF <= ||d_i||_1 and V <= ES(j), so B <= 2^j phi + 2^t ES(j)."""
+    m, bits = _check(m, bits)
+    rows = np.asarray(rows, dtype=np.int64)
+    j = m - t
+    if j <= 0:
+        return int(np.abs(rows[:, 1:]).sum())
+    P, V = _future_table(j, bits)
+    return int(_kernels()[5](rows, t, P, V, 0, False))
 
 
 # --- canonical states --------------------------------------------------------------------------------------------
@@ -152,7 +229,7 @@ def _exact_partitions(c: int, k: int) -> np.ndarray:
 @lru_cache(maxsize=None)
 def _kernels():
     """The search's inner loops, compiled on first use (numba stays out of `import commcomplexity`)."""
-    from numba import njit
+    from numba import njit, prange
 
     @njit(cache=True)
     def canon(rows, t, perms, width, out):
@@ -277,7 +354,129 @@ def _kernels():
                     best, bq, bp = phi, q, p
         return best, bq, bp
 
-    return canon, decode, children, expand, finish
+    @njit(cache=True)
+    def bound(rows, t, P, V, floor, stop):
+        """The assignment bound of ``assignment_bound`` (rows: S x (t+1)) if it is at least `floor`, else some value
+        below `floor` (branches that cannot reach it are cut); with `stop`, returns as soon as a value >= floor is
+        found (the search only asks whether the bound reaches the floor)."""
+        s = rows.shape[0]
+        nc = np.int64(1) << t
+        cand = np.empty((nc, s), np.int64)
+        for p in range(nc):  # the label value c_i = <pi, d_i> of every sign vector pi on the past coordinates
+            for i in range(s):
+                v = np.int64(0)
+                for k in range(t):
+                    v += rows[i, k + 1] if (p >> k) & 1 else -rows[i, k + 1]
+                cand[p, i] = v
+        keep = np.ones(nc, np.bool_)  # h_i only grows with each c_i: a dominated sign vector is never needed
+        for p in range(nc):
+            for q in range(nc):
+                if p != q and keep[q]:
+                    ge, same = True, True
+                    for i in range(s):
+                        if cand[q, i] < cand[p, i]:
+                            ge = False
+                            break
+                        if cand[q, i] != cand[p, i]:
+                            same = False
+                    if ge and (not same or q < p):
+                        keep[p] = False
+                        break
+        idx0 = np.nonzero(keep)[0]
+        kk = len(idx0)
+        order = np.empty(kk, np.int64)
+        for a in range(kk):
+            order[a] = 0
+            for i in range(s):
+                order[a] -= cand[idx0[a], i]
+        idx = idx0[np.argsort(order)]
+        suf = np.empty((kk + 1, s), np.int64)  # suf[a, i]: the largest c_i over the candidates a.. (the relaxation)
+        for i in range(s):
+            suf[kk, i] = -(np.int64(1) << 60)
+        for a in range(kk - 1, -1, -1):
+            for i in range(s):
+                suf[a, i] = max(suf[a + 1, i], cand[idx[a], i])
+        best = np.int64(-1)
+        vals = np.empty(s, np.int64)
+        sel = np.zeros(s, np.int64)  # the labels' sign vectors, a multiset: sel[0] <= sel[1] <= ...
+        level = 0
+        while level >= 0:
+            if sel[level] >= kk:
+                level -= 1
+                if level >= 0:
+                    sel[level] += 1
+                continue
+            total = np.int64(0)
+            for i in range(s):
+                for f in range(s):  # labels not chosen yet take the largest value still possible
+                    x = cand[idx[sel[f]], i] if f <= level else suf[sel[level], i]
+                    g = f
+                    while g > 0 and vals[g - 1] < x:  # descending
+                        vals[g] = vals[g - 1]
+                        g -= 1
+                    vals[g] = x
+                h = -(np.int64(1) << 60)
+                for ty in range(P.shape[0]):
+                    y = rows[i, 0] * V[ty]
+                    for r in range(s):
+                        y += P[ty, r] * vals[r]
+                    if y > h:
+                        h = y
+                total += h
+            if level == s - 1:
+                if total > best:
+                    best = total
+                    if stop and best >= floor:
+                        return best
+                sel[level] += 1
+            elif total < floor or total <= best:
+                sel[level] += 1
+            else:
+                level += 1
+                sel[level] = sel[level - 1]
+        return best
+
+    @njit(cache=True, parallel=True)
+    def prune(keys, t, s, width, P, V, floor, whole, keep):
+        """keep[q]: whether state q's assignment bound reaches `floor` (states in parallel); whole = 2^j."""
+        few = 3  # first the bound on the three heaviest past coordinates, the others kept whole (cheap, and most
+        # states fail it): a valid bound too, since each coordinate's share of the score is at most 2^j sum_i |d_ik|
+        for q in prange(keys.shape[0]):
+            rows = np.empty((s, t + 1), np.int64)
+            decode(keys[q], t, s, width, rows)
+            if t > few:
+                mass = np.zeros(t, np.int64)
+                for k in range(t):
+                    for i in range(s):
+                        mass[k] += abs(rows[i, k + 1])
+                order = np.argsort(-mass)
+                sub = np.empty((s, few + 1), np.int64)
+                rest = np.int64(0)
+                for i in range(s):
+                    sub[i, 0] = rows[i, 0]
+                    for r in range(few):
+                        sub[i, r + 1] = rows[i, order[r] + 1]
+                for r in range(few, t):
+                    rest += mass[order[r]]
+                rest *= whole
+                if bound(sub, few, P, V, floor - rest, True) < floor - rest:
+                    keep[q] = False
+                    continue
+            keep[q] = bound(rows, t, P, V, floor, True) >= floor
+
+    @njit(cache=True)
+    def scores(keys, t, s, width):
+        """phi of every state: sum over classes and past coordinates of |d|."""
+        out = np.zeros(keys.shape[0], np.int64)
+        rows = np.empty((s, t + 1), np.int64)
+        for q in range(keys.shape[0]):
+            decode(keys[q], t, s, width, rows)
+            for i in range(s):
+                for k in range(1, t + 1):
+                    out[q] += abs(rows[i, k])
+        return out
+
+    return canon, decode, children, expand, finish, bound, prune, scores
 
 
 @lru_cache(maxsize=None)
@@ -300,7 +499,7 @@ class SearchTimeout(RuntimeError):
 def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0):
     """Layered branch and bound from step t0 (the root state, or `start` = (rows, t0)) to step m. Returns
     (score, path, nodes): path lists (keys at each layer, parent, grouping) for the reconstruction."""
-    canon, decode, children, expand, finish = _kernels()
+    canon, decode, children, expand, finish, _, prune = _kernels()[:7]
     s = 1 << bits
     width = m + 2
     if s * width > 62:
@@ -342,7 +541,13 @@ def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0):
         parent = np.concatenate(out_parent) if out_parent else np.empty(0, np.int64)
         part = np.concatenate(out_part) if out_part else np.empty(0, np.int64)
         keys, idx = np.unique(keys, axis=0, return_index=True)
-        layers.append((keys, parent[idx], part[idx]))
+        parent, part = parent[idx], part[idx]
+        if floor > 0 and len(keys) and t + 1 <= ASSIGN_MAX_T and j <= ASSIGN_MAX_J:  # the assignment bound, once a state
+            P, V = _future_table(j, bits)
+            keep = np.empty(len(keys), np.bool_)
+            prune(keys, t + 1, s, width, P, V, floor, np.int64(1) << j, keep)
+            keys, parent, part = keys[keep], parent[keep], part[keep]
+        layers.append((keys, parent, part))
         layer = keys
         t += 1
         if not len(layer):
@@ -363,9 +568,59 @@ def optimum_score(m: int, bits: int, time_limit=None) -> int:
 
 def _optimum_score(m, bits, time_limit=None):
     if (m, bits) not in _SCORES:
-        _SCORES[(m, bits)] = _search(m, bits, time_limit, floor=_incumbent(m, bits))[0]
+        _SCORES[(m, bits)] = _solve(m, bits, time_limit)[0]
     return _SCORES[(m, bits)]
 
+
+def _solve(m: int, bits: int, time_limit=None):
+    """(score, layers, nodes) of the optimum: a beam search finds a real machine (its score a lower bound), then the
+    branch and bound looks only for something strictly better. If nothing reaches that floor, no machine does (a
+    machine's path has every bound at least its score, so it would have survived every layer) and the beam's machine
+    is optimal."""
+    found, beam_layers = _beam(m, bits)
+    base = max(found, _incumbent(m, bits))
+    score, layers, nodes = _search(m, bits, time_limit, floor=base + 1)
+    if score > base:
+        return score, layers, nodes
+    if found < base:  # the floor came from the closed forms, not a machine in hand: search again at it
+        return _search(m, bits, time_limit, floor=base)
+    return base, beam_layers, nodes
+
+
+#: how many states the beam keeps per step (the incumbent; any width gives a valid lower bound, a wider one a
+#: better floor: at m = 7, b = 2, 100 states find 368, 1,000 find 372)
+BEAM = 1000
+
+
+def _beam(m: int, bits: int, width_states: int = BEAM):
+    """A real machine found by keeping, at each step, the states with the largest score phi (the ones the cheap bound
+    ranks first): (its score, its layers in the search's form) or (-1, None) before any step."""
+    canon, decode, children, expand, finish = _kernels()[:5]
+    s = 1 << bits
+    width = m + 2
+    if m < 2 or s * width > 62:
+        return -1, None
+    parts, perms = _tables(bits)
+    rows = np.zeros((s, 1), np.int64)
+    rows[0, 0] = 1
+    key = np.empty(1, np.int64)
+    canon(rows, 0, perms, width, key)
+    layer = key.reshape(1, -1)
+    layers = []
+    for t in range(m - 1):
+        cap = len(layer) * parts[2 * s].shape[0]
+        ok = np.empty((cap, t + 2), np.int64)
+        par = np.empty(cap, np.int64)
+        prt = np.empty(cap, np.int64)
+        w = expand(layer, t, s, width, perms, parts, 0, 0, 0, ok, par, prt)
+        keys, idx = np.unique(ok[:w], axis=0, return_index=True)
+        phi = _kernels()[7](keys, t + 1, s, width)
+        top = np.argsort(-phi, kind="stable")[:width_states]
+        layers.append((keys[top], par[:w][idx][top], prt[:w][idx][top]))
+        layer = keys[top]
+    best, bq, bp = finish(layer, m - 1, s, width, parts)
+    layers.append((None, bq, bp))
+    return int(best), layers
 
 
 def _incumbent(m: int, bits: int) -> int:
@@ -427,7 +682,7 @@ def _rebuild(m: int, bits: int, layers) -> Machine:
     """A real machine along the search's optimal path: at each step, a grouping of the real children whose
     canonical form is the recorded next state (one exists: the real state is a symmetric image of the canonical
     one), then the last step's best grouping."""
-    canon, decode, children, _, _ = _kernels()
+    canon, decode, children = _kernels()[:3]
     s = 1 << bits
     width = m + 2
     parts, perms = _tables(bits)
@@ -480,7 +735,7 @@ def every_step_optimum(m: int, bits: int, time_limit=None) -> EveryStep:
                          f"(and b >= m - 1 at every m), not m = {m}, b = {bits}")
     for j in range(1, m):  # the bound needs every smaller optimum
         optimum_score(j, bits, time_limit)
-    score, layers, nodes = _search(m, bits, time_limit, floor=_incumbent(m, bits))
+    score, layers, nodes = _solve(m, bits, time_limit)
     _SCORES[(m, bits)] = score
     machine = _rebuild(m, bits, layers)
     success = Fraction(1, 2) + Fraction(score, 2 * m * (1 << m))

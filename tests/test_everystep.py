@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from commcomplexity.bounds import sphere_success
-from commcomplexity.everystep import (KNOWN_SCORES, MAX_M, brute_force_every_step, completion_bound, describe,
-                                      dynamic_program_every_step, every_step_optimum, every_step_success,
+from commcomplexity import everystep
+from commcomplexity.everystep import (KNOWN_SCORES, MAX_M, assignment_bound, brute_force_every_step, completion_bound,
+                                      describe, dynamic_program_every_step, every_step_optimum, every_step_success,
                                       best_completion, simulate)
 from commcomplexity.protocols import brute_force_optimum, optimal_protocol
 from commcomplexity.stats import AUDIT_OK, AUDIT_VIOLATION, audit
@@ -89,7 +90,51 @@ def test_the_bound_never_undercuts_an_exact_completion(m, bits):
         for rows in _random_states(m, bits, t, 6 if bits == 1 else 3, seed=t):
             exact = best_completion(rows, t, m, bits)
             phi = int(np.abs(rows[:, 1:]).sum())
-            assert phi << (m - t) <= exact <= completion_bound(phi, t, m, bits), (m, bits, t)
+            tight = assignment_bound(rows, t, m, bits)
+            assert phi << (m - t) <= exact <= tight <= completion_bound(phi, t, m, bits), (m, bits, t)
+
+
+@pytest.mark.parametrize("m,bits,t", [(6, 2, 4), (6, 2, 5), (7, 2, 5), (8, 1, 6)])
+def test_the_search_never_prunes_a_state_that_reaches_the_floor(m, bits, t):
+    """The search's pruning pass (the assignment bound, after a cheaper one on the three heaviest coordinates) keeps
+    every state whose exact best completion reaches the floor, with the floor set at that very value."""
+    _, decode, _, _, _, _, prune = everystep._kernels()[:7]
+    canon = everystep._kernels()[0]
+    s, width = 1 << bits, m + 2
+    _, perms = everystep._tables(bits)
+    P, V = everystep._future_table(m - t, bits)
+    kept = 0
+    for rows in _random_states(m, bits, t, 12, seed=m + t):
+        exact = best_completion(rows, t, m, bits)
+        key = np.empty(t + 1, np.int64)
+        canon(rows, t, perms, width, key)
+        for floor in (exact, exact + 1):
+            keep = np.empty(1, np.bool_)
+            prune(key.reshape(1, -1), t, s, width, P, V, floor, np.int64(1) << (m - t), keep)
+            if floor == exact:
+                assert keep[0], (m, bits, t, exact)
+            kept += bool(keep[0])
+    assert kept >= 12  # and the floors above the exact value are what it can prune
+
+
+@pytest.mark.parametrize("j,bits", [(1, 1), (2, 1), (3, 1), (1, 2), (2, 2), (3, 2)])
+def test_the_per_block_future_bound_covers_the_exact_table(j, bits):
+    """Past j = 3 the future table is the per-block bound; where both are computed it never undercuts the exact one."""
+    exact_p, exact_v = everystep._future_table(j, bits)
+    block_p, block_v = everystep._future_table(j, bits, per_block=True)
+    exact = {tuple(p): v for p, v in zip(exact_p.tolist(), exact_v.tolist())}
+    block = {tuple(p): v for p, v in zip(block_p.tolist(), block_v.tolist())}
+    assert set(exact) <= set(block)
+    assert all(block[p] >= v for p, v in exact.items())
+    assert exact[(1 << j,) + (0,) * ((1 << bits) - 1)] == 0  # one block holding everything learns nothing
+
+
+def test_the_beam_machine_is_real_and_below_the_optimum():
+    for m, bits in [(5, 1), (5, 2), (6, 2)]:
+        found, layers = everystep._beam(m, bits, 20)
+        machine = everystep._rebuild(m, bits, layers)
+        assert simulate(machine) == Fraction(1, 2) + Fraction(found, 2 * m * (1 << m))
+        assert found <= every_step_optimum(m, bits).score
 
 
 def test_b1_conjectured_closed_form_holds_where_computed():
