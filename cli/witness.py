@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from commcomplexity.bounds import sphere_success
-from commcomplexity.everystep import MAX_M as ES_MAX_M, describe, every_step_optimum, searchable, simulate
+from commcomplexity.everystep import MAX_M as ES_MAX_M, PRUNE_CHUNK, SearchTimeout, describe, every_step_optimum, \
+    searchable, simulate
 from commcomplexity.protocols import optimal_protocol
 from streaming.adversary import WitnessError, find_witness, load_witness
 from streaming.adversary import replay as replay_witness
@@ -16,7 +17,7 @@ from streaming.algorithms import get_algorithm
 from streaming.exact import MAX_M, exact_rows, task_for_index_size
 from streaming.tasks import make_task
 
-from .main import UserError, cli, ensure_writable, int_list
+from .main import UserError, cli, ensure_writable, int_list, progress
 from .options import collect_options, plugin_option, task_options
 
 
@@ -25,7 +26,8 @@ from .options import collect_options, plugin_option, task_options
 @click.option("--m", type=int, required=True, help="Index size (every x in {0,1}^m and every k is enumerated)")
 @click.option("--bits", "bits_text", required=True, help="message bits: 2, or 0,1,2, or 0:6:1")
 @click.option("--seed", default=0, show_default=True, type=int, help="public coins of the algorithms")
-@click.option("--time-limit", default=60.0, show_default=True, type=float, help="seconds per integer program")
+@click.option("--time-limit", default=None, type=float,
+              help="seconds per integer program (default 60); with --every-step, for each search (default: none)")
 @click.option("--every-step", is_flag=True, help="the best machine with b bits at EVERY step (Index only), with the "
               "optimal machine in words")
 @task_options
@@ -37,10 +39,11 @@ def exact(task, m, bits_text, seed, time_limit, every_step, distribution, **kwar
         raise UserError("exact enumerates the hard distribution (every x, every k): --distribution does not apply")
     if not 1 <= m <= MAX_M:
         raise UserError(f"--m must lie in 1..{MAX_M} (the enumeration has 2^m * m streams), got {m}")
-    if not 0 < time_limit <= 86400:
+    if time_limit is not None and not 0 < time_limit <= 86400:
         raise UserError("--time-limit must lie in (0, 86400] seconds")
     if every_step:
         return _every_step(task, m, int_list(bits_text, "bits"), time_limit)
+    time_limit = 60.0 if time_limit is None else time_limit
     instance = task_for_index_size(task, m, **collect_options(kwargs))
     for b in int_list(bits_text, "bits"):
         click.echo(f"{task}, m = {m}, b = {b} (exact on the hard distribution: every x in {{0,1}}^{m}, every k):")
@@ -64,8 +67,25 @@ def _every_step(task, m, bits_list, time_limit):
             raise UserError(f"--every-step is exact for b = 1 at m <= {ES_MAX_M[1]}, b = 2 at m <= {ES_MAX_M[2]}, "
                             f"and b = 0 or b >= m - 1 at every m; not m = {m}, b = {b}")
     for b in bits_list:
-        r = every_step_optimum(m, b, time_limit=time_limit)
-        one_way = optimal_protocol(m, b, time_limit=time_limit) if m <= 10 else None
+        bars = {}
+
+        def shown(step, done, total):  # a bar for each layer worth waiting on (the assignment bound's pass)
+            if total >= 4 * PRUNE_CHUNK:
+                if step not in bars:
+                    bars[step] = progress(total, f"bounding the states after step {step}").__enter__()
+                bars[step].update(done - bars[step].pos)
+                if done == total:
+                    bars.pop(step).__exit__(None, None, None)
+
+        try:
+            r = every_step_optimum(m, b, time_limit=time_limit, progress=shown)
+        except SearchTimeout as err:
+            click.echo(f"{err}; no result for b = {b} (raise --time-limit, or leave it out)", err=True)
+            sys.exit(1)
+        finally:
+            for bar in bars.values():
+                bar.__exit__(None, None, None)
+        one_way = optimal_protocol(m, b, time_limit=60.0 if time_limit is None else time_limit) if m <= 10 else None
         click.echo(f"index, m = {m}, b = {b}: the best machine with {b} bit(s) of state at every step")
         click.echo(f"  every-step optimum        {r.success} = {float(r.success):.6f}  ({r.status}, {r.nodes} states "
                    f"searched, {r.seconds:.2f} s)")
