@@ -196,7 +196,7 @@ def test_audit_flags_a_row_above_the_every_step_optimum():
 def test_real_sweeps_at_small_m_pass_the_every_step_audit():
     from streaming.sweep import plan_cells, run_cells
 
-    cells = plan_cells("index", [3, 5, 8], "prefix,majority,subset,blockcode,trellis", 4000, 0,
+    cells = plan_cells("index", [3, 5, 7, 8], "prefix,majority,subset,blockcode,trellis", 4000, 0,
                        budgets=[0, 1, 2])
     rows = list(run_cells(cells))
     assert rows and all(r["audit"] == AUDIT_OK for r in rows), [r for r in rows if r["audit"] != AUDIT_OK]
@@ -210,7 +210,7 @@ def test_registered_algorithms_never_beat_the_every_step_optimum():
     from streaming.exact import exact_success
     from streaming.tasks import make_task
 
-    for m in (3, 4, 5, 6):
+    for m in (3, 4, 5, 6, 7):
         for bits in (1, 2):
             frontier = every_step_success(m, bits)
             for alg in algorithms_for("index"):
