@@ -17,9 +17,11 @@ and the counts add when children merge. The search below works on these (n, d) r
   finer machine can copy the coarser one's future), so a step groups the children into exactly min(2r, S) classes;
 - trivial cases in closed form: b >= m holds x (success 1); b = m - 1 meets the sphere bound 1 - 1/(2m) (hold
   x_1..x_{m-1}: 2^(m-1) cells of two words, the sphere bound's perfect packing); b = 0 is 1/2;
-- branch and bound, layer by layer (each layer deduplicated), pruned by the bound of ``completion_bound``.
+- branch and bound, layer by layer (each layer deduplicated), pruned by ``completion_bound`` (cheap) and
+  ``assignment_bound`` (keeping the past against learning the future through the same 2^b final states), with
+  floors that come down from the sphere bound (see ``_solve``).
 
-Exact for b = 1 (m <= 16 in well under a second each) and b = 2 (see ``MAX_M``); b >= 3 is searched only where
+Exact for b = 1 (m <= 16, seconds) and b = 2 (m <= 7, about a minute at m = 7); b >= 3 is searched only where
 closed (b >= m - 1): 2^b = 8 states group 16 children in S(16, 8) ~ 2e9 ways per step.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -203,7 +206,7 @@ def assignment_bound(rows, t: int, m: int, bits: int) -> int:
     if j <= 0:
         return int(np.abs(rows[:, 1:]).sum())
     P, V = _future_table(j, bits)
-    return int(_kernels()[5](rows, t, P, V, 0, False))
+    return int(_kernels().bound(rows, t, P, V, 0, False))
 
 
 # --- canonical states --------------------------------------------------------------------------------------------
@@ -477,7 +480,8 @@ def _kernels():
                     out[q] += abs(rows[i, k])
         return out
 
-    return canon, decode, children, expand, finish, bound, prune, scores
+    return SimpleNamespace(canon=canon, decode=decode, children=children, expand=expand, finish=finish, bound=bound,
+                           prune=prune, scores=scores)
 
 
 @lru_cache(maxsize=None)
@@ -501,7 +505,8 @@ def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0, prog
     """Layered branch and bound from step t0 (the root state, or `start` = (rows, t0)) to step m. Returns
     (score, path, nodes): path lists (keys at each layer, parent, grouping) for the reconstruction. progress(step,
     done, total) is told how the bounding of each layer goes (the long part at m = 7, b = 2)."""
-    canon, decode, children, expand, finish, _, prune = _kernels()[:7]
+    k = _kernels()
+    canon, expand, finish, prune = k.canon, k.expand, k.finish, k.prune
     s = 1 << bits
     width = m + 2
     if s * width > 62:
@@ -638,7 +643,8 @@ BEAM = 100
 def _beam(m: int, bits: int, width_states: int = BEAM, left=None):
     """A real machine found by keeping, at each step, the states with the largest score phi (the ones the cheap bound
     ranks first): (its score, its layers in the search's form) or (-1, None) before any step."""
-    canon, decode, children, expand, finish = _kernels()[:5]
+    k = _kernels()
+    canon, expand, finish = k.canon, k.expand, k.finish
     s = 1 << bits
     width = m + 2
     if m < 2 or s * width > 62:
@@ -659,7 +665,7 @@ def _beam(m: int, bits: int, width_states: int = BEAM, left=None):
         prt = np.empty(cap, np.int64)
         w = expand(layer, t, s, width, perms, parts, 0, 0, 0, ok, par, prt)
         keys, idx = np.unique(ok[:w], axis=0, return_index=True)
-        phi = _kernels()[7](keys, t + 1, s, width)
+        phi = k.scores(keys, t + 1, s, width)
         top = np.argsort(-phi, kind="stable")[:width_states]
         layers.append((keys[top], par[:w][idx][top], prt[:w][idx][top]))
         layer = keys[top]
@@ -727,7 +733,8 @@ def _rebuild(m: int, bits: int, layers) -> Machine:
     """A real machine along the search's optimal path: at each step, a grouping of the real children whose
     canonical form is the recorded next state (one exists: the real state is a symmetric image of the canonical
     one), then the last step's best grouping."""
-    canon, decode, children = _kernels()[:3]
+    k = _kernels()
+    canon, children = k.canon, k.children
     s = 1 << bits
     width = m + 2
     parts, perms = _tables(bits)

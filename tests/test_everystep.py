@@ -108,8 +108,7 @@ def test_the_bound_never_undercuts_an_exact_completion(m, bits):
 def test_the_search_never_prunes_a_state_that_reaches_the_floor(m, bits, t):
     """The search's pruning pass (the assignment bound, after a cheaper one on the three heaviest coordinates) keeps
     every state whose exact best completion reaches the floor, with the floor set at that very value."""
-    _, decode, _, _, _, _, prune = everystep._kernels()[:7]
-    canon = everystep._kernels()[0]
+    canon, prune = everystep._kernels().canon, everystep._kernels().prune
     s, width = 1 << bits, m + 2
     _, perms = everystep._tables(bits)
     P, V = everystep._future_table(m - t, bits)
