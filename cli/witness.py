@@ -80,7 +80,7 @@ def _every_step(task, m, bits_list, time_limit):
         try:
             r = every_step_optimum(m, b, time_limit=time_limit, progress=shown)
         except SearchTimeout as err:
-            click.echo(f"{err}; no result for b = {b} (raise --time-limit, or leave it out)", err=True)
+            click.echo(f"streambound: {err}; no result for b = {b} (raise --time-limit, or leave it out)", err=True)
             sys.exit(1)
         finally:
             for bar in bars.values():

@@ -48,6 +48,7 @@ def canon(rows, t, perms, width, out):
     for k in range(t + 1):
         out[k] = best[k]
 
+
 @njit(cache=True)
 def decode(key, t, s, width, rows):
     off = np.int64(1) << (width - 1)
@@ -56,6 +57,7 @@ def decode(key, t, s, width, rows):
         rows[i, 0] = (key[0] >> (width * i)) & mask
         for k in range(t):
             rows[i, k + 1] = ((key[k + 1] >> (width * i)) & mask) - off
+
 
 @njit(cache=True)
 def children(rows, t, child):
@@ -72,6 +74,7 @@ def children(rows, t, child):
             c += 1
     return c
 
+
 @njit(cache=True)
 def group(child, c, parts, p, s, t, grp):
     """Merge the c children into the classes of grouping p (into grp); returns the score phi of the result."""
@@ -85,6 +88,7 @@ def group(child, c, parts, p, s, t, grp):
         for k in range(1, t + 2):
             phi += abs(grp[g, k])
     return phi
+
 
 @njit(cache=True)
 def expand(keys, t, s, width, perms, parts_by_c, coef, add, floor, out_keys, out_parent, out_part):
@@ -111,6 +115,7 @@ def expand(keys, t, s, width, perms, parts_by_c, coef, add, floor, out_keys, out
             w += 1
     return w
 
+
 @njit(cache=True)
 def finish(keys, t, s, width, parts_by_c):
     """The last step: the best final score over every state and grouping; (score, state, grouping)."""
@@ -127,6 +132,7 @@ def finish(keys, t, s, width, parts_by_c):
             if phi > best:
                 best, bq, bp = phi, q, p
     return best, bq, bp
+
 
 @njit(cache=True)
 def bound(rows, t, P, V, floor, stop):
@@ -210,6 +216,7 @@ def bound(rows, t, P, V, floor, stop):
             sel[level] = sel[level - 1]
     return best
 
+
 @njit(cache=True, parallel=True)
 def prune(keys, t, s, width, P, V, floor, whole, keep):
     """keep[q]: whether state q's assignment bound reaches `floor` (states in parallel); whole = 2^j."""
@@ -237,6 +244,7 @@ def prune(keys, t, s, width, P, V, floor, whole, keep):
                 keep[q] = False
                 continue
         keep[q] = bound(rows, t, P, V, floor, True) >= floor
+
 
 @njit(cache=True)
 def scores(keys, t, s, width):
