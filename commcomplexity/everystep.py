@@ -266,6 +266,11 @@ def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0, prog
         raise ValueError(f"m = {m} is too large for the packed states at b = {bits}")
     parts, perms = _tables(bits)
     t0 = time.perf_counter()
+
+    def check():
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            raise SearchTimeout(f"the every-step search at m = {m}, b = {bits} passed its {time_limit} s")
+
     if start is None:
         rows, t = np.zeros((s, 1), np.int64), 0
         rows[0, 0] = 1
@@ -284,8 +289,7 @@ def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0, prog
         out_keys, out_parent, out_part = [], [], []
         chunk = max(1, 500_000 // parts[2 * s].shape[0])
         for lo in range(0, len(layer), chunk):
-            if time_limit is not None and time.perf_counter() - t0 > time_limit:
-                raise SearchTimeout(f"the every-step search at m = {m}, b = {bits} passed its {time_limit} s")
+            check()
             sub = layer[lo:lo + chunk]
             cap = len(sub) * parts[2 * s].shape[0]
             ok = np.empty((cap, t + 2), np.int64)
@@ -306,8 +310,7 @@ def _search(m: int, bits: int, time_limit=None, start=None, floor: int = 0, prog
             P, V = _future_table(j, bits)
             keep = np.empty(len(keys), np.bool_)
             for lo in range(0, len(keys), PRUNE_CHUNK):
-                if time_limit is not None and time.perf_counter() - t0 > time_limit:
-                    raise SearchTimeout(f"the every-step search at m = {m}, b = {bits} passed its {time_limit} s")
+                check()
                 prune(keys[lo:lo + PRUNE_CHUNK], t + 1, s, width, P, V, floor, np.int64(1) << j,
                       keep[lo:lo + PRUNE_CHUNK])
                 if progress is not None:
@@ -339,10 +342,11 @@ def _optimum_score(m, bits, time_limit=None):
 
 
 def _solve(m: int, bits: int, time_limit=None, progress=None):
-    """(score, layers, nodes) of the optimum: a beam search finds a real machine (its score a lower bound), then the
-    branch and bound looks only for something strictly better. If nothing reaches that floor, no machine does (a
-    machine's path has every bound at least its score, so it would have survived every layer) and the beam's machine
-    is optimal."""
+    """(score, layers, nodes) of the optimum. A beam search finds a real machine (its score a lower bound). Then
+    branch and bound at floors coming down from the sphere bound's score: a search at floor F keeps every path whose
+    score is at least F (each of its bounds is at least its score), so it returns the optimum when F <= OPT and
+    nothing reaching F otherwise. The last floor is one above the beam's score; if nothing reaches it, the beam's
+    machine is optimal."""
     start = time.perf_counter()
 
     def left():
